@@ -1,0 +1,400 @@
+/*
+ * The pop3d.conf parser.  A keyword table maps each keyword to a typed
+ * setter; every value is range-checked and every error names the file, the
+ * line and the cause.  Unknown keywords are errors, never ignored: an
+ * operator's typo must not silently weaken the configuration.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc_proto.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef LIBEXECDIR
+#define LIBEXECDIR	"/usr/local/libexec/pop3d"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/etc/pop3d"
+#endif
+
+#define MAXARGS		8
+
+enum ctype { C_STR, C_PATH, C_U32, C_SIZE, C_MS, C_LISTEN };
+
+struct keyword {
+	const char	*name;
+	enum ctype	 type;
+	size_t		 off;
+	size_t		 size;		/* for strings: buffer size */
+	uint64_t	 min, max;	/* for numbers */
+};
+
+#define STR(k, f)  { k, C_STR, offsetof(struct config, f), \
+	sizeof(((struct config *)0)->f), 0, 0 }
+#define PATH(k, f) { k, C_PATH, offsetof(struct config, f), \
+	sizeof(((struct config *)0)->f), 0, 0 }
+#define U32(k, f, lo, hi) { k, C_U32, offsetof(struct config, f), 0, lo, hi }
+#define SIZE(k, f, lo, hi) { k, C_SIZE, offsetof(struct config, f), 0, lo, hi }
+#define MS(k, f, lo, hi) { k, C_MS, offsetof(struct config, f), 0, lo, hi }
+
+#define KiB	1024ULL
+#define MiB	(1024ULL * 1024)
+#define GiB	(1024ULL * 1024 * 1024)
+
+/* sorted by name */
+static const struct keyword keywords[] = {
+	SIZE("argon2_max_memory", argon2_max_memory, 8 * KiB, 4 * GiB),
+	U32("argon2_max_time", argon2_max_time, 1, 64),
+	SIZE("argon2_memory", argon2_memory, 8 * KiB, 4 * GiB),
+	U32("argon2_time", argon2_time, 1, 64),
+	MS("auth_fail_delay", auth_fail_delay_ms, 0, 60 * 1000),
+	U32("auth_queue", auth_queue, 1, 100000),
+	STR("auth_user", auth_user),
+	U32("auth_workers", auth_workers, 1, 64),
+	PATH("empty_dir", empty_dir),
+	STR("hostname", hostname),
+	MS("idle_timeout", idle_timeout_ms, 1000, 24 * 3600 * 1000ULL),
+	PATH("libexec_dir", libexec_dir),
+	{ "listen", C_LISTEN, 0, 0, 0, 0 },
+	MS("login_timeout", login_timeout_ms, 1000, 3600 * 1000ULL),
+	STR("mail_owner", mail_owner),
+	PATH("mailbox", mailbox),
+	U32("max_auth_failures", max_auth_failures, 1, 100),
+	U32("max_bad_commands", max_bad_commands, 1, 1000),
+	U32("max_messages", max_messages, 1, 10000000),
+	U32("max_sessions", max_sessions, 1, 100000),
+	U32("pool_size", pool_size, 0, 1000),
+	STR("session_user", session_user),
+	PATH("users", users_file),
+};
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->users_file, SYSCONFDIR "/users", sizeof(c->users_file));
+	strlcpy(c->mailbox, "/var/mail/vhosts/%d/%n", sizeof(c->mailbox));
+	strlcpy(c->mail_owner, "_pop3mail", sizeof(c->mail_owner));
+	strlcpy(c->session_user, "_pop3d", sizeof(c->session_user));
+	strlcpy(c->auth_user, "_pop3auth", sizeof(c->auth_user));
+	strlcpy(c->empty_dir, "/var/empty", sizeof(c->empty_dir));
+	strlcpy(c->libexec_dir, LIBEXECDIR, sizeof(c->libexec_dir));
+	if (gethostname(c->hostname, sizeof(c->hostname)) == -1)
+		strlcpy(c->hostname, "localhost", sizeof(c->hostname));
+	c->hostname[sizeof(c->hostname) - 1] = '\0';
+	c->pool_size = 8;
+	c->max_sessions = 512;
+	c->auth_workers = 2;
+	c->auth_queue = 128;
+	c->max_auth_failures = 3;
+	c->max_bad_commands = 10;
+	c->max_messages = 200000;
+	c->argon2_memory = 64 * MiB;
+	c->argon2_time = 2;
+	c->argon2_max_memory = 256 * MiB;
+	c->argon2_max_time = 8;
+	c->auth_fail_delay_ms = 2000;
+	c->login_timeout_ms = 120 * 1000;
+	c->idle_timeout_ms = 600 * 1000;
+}
+
+static int
+kw_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct keyword *)e)->name);
+}
+
+static int
+set_listen(struct config *c, char **av, int ac, const char **why)
+{
+	struct listen_conf *l;
+	uint32_t port;
+	int i;
+
+	if (ac < 2) {
+		*why = "listen needs an address and a port";
+		return -1;
+	}
+	if (c->nlisten == CONFIG_MAX_LISTEN) {
+		*why = "too many listen lines";
+		return -1;
+	}
+	if (parse_u32(av[1], 65535, &port) == -1 || port == 0) {
+		*why = "bad port";
+		return -1;
+	}
+	l = &c->listen[c->nlisten];
+	memset(l, 0, sizeof(*l));
+	if (strlcpy(l->addr, av[0], sizeof(l->addr)) >= sizeof(l->addr)) {
+		*why = "address too long";
+		return -1;
+	}
+	strlcpy(l->port, av[1], sizeof(l->port));
+	for (i = 2; i < ac; i++) {
+		if (strcmp(av[i], "allow-plaintext") == 0)
+			l->flags |= LISTEN_F_PLAINTEXT_OK;
+		else {
+			*why = "unknown listen option";
+			return -1;
+		}
+	}
+	c->nlisten++;
+	return 0;
+}
+
+static int
+set_value(struct config *c, const struct keyword *kw, char **av, int ac,
+    const char **why)
+{
+	char *field = (char *)c + kw->off;
+	uint64_t v;
+
+	if (kw->type == C_LISTEN)
+		return set_listen(c, av, ac, why);
+	if (ac != 1) {
+		*why = "expects exactly one value";
+		return -1;
+	}
+	switch (kw->type) {
+	case C_PATH:
+		if (av[0][0] != '/') {
+			*why = "path must be absolute";
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case C_STR:
+		if (strlcpy(field, av[0], kw->size) >= kw->size) {
+			*why = "value too long";
+			return -1;
+		}
+		return 0;
+	case C_U32:
+		if (parse_u64(av[0], UINT32_MAX, &v) == -1) {
+			*why = "not a decimal number";
+			return -1;
+		}
+		break;
+	case C_SIZE:
+		if (parse_size(av[0], &v) == -1) {
+			*why = "not a size (number with K, M or G)";
+			return -1;
+		}
+		break;
+	case C_MS:
+		if (parse_duration_ms(av[0], &v) == -1) {
+			*why = "not a duration (number with ms, s, m or h)";
+			return -1;
+		}
+		break;
+	default:
+		*why = "internal error";
+		return -1;
+	}
+	if (v < kw->min || v > kw->max) {
+		*why = "value out of range";
+		return -1;
+	}
+	if (kw->type == C_U32)
+		*(uint32_t *)(void *)field = (uint32_t)v;
+	else
+		*(uint64_t *)(void *)field = v;
+	return 0;
+}
+
+/* Splits a line into words; returns the count, or -1 if there are too many. */
+static int
+split_words(char *line, char **av)
+{
+	int ac = 0;
+	char *p = line;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0' || *p == '#')
+			return ac;
+		if (ac == MAXARGS)
+			return -1;
+		av[ac++] = p;
+		p += strcspn(p, " \t");
+		if (*p != '\0')
+			*p++ = '\0';
+	}
+}
+
+static int
+check_line_bytes(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			return -1;
+	return 0;
+}
+
+static int
+parse_line(struct config *c, char *line, size_t len, const char **why)
+{
+	const struct keyword *kw;
+	char *av[MAXARGS];
+	int ac;
+
+	if (check_line_bytes(line, len) == -1) {
+		*why = "control character in line";
+		return -1;
+	}
+	if ((ac = split_words(line, av)) == -1) {
+		*why = "too many words";
+		return -1;
+	}
+	if (ac == 0)
+		return 0;
+	kw = bsearch(av[0], keywords, sizeof(keywords) / sizeof(keywords[0]),
+	    sizeof(keywords[0]), kw_cmp);
+	if (kw == NULL) {
+		*why = "unknown keyword";
+		return -1;
+	}
+	return set_value(c, kw, av + 1, ac - 1, why);
+}
+
+static int
+check_consistency(struct config *c, const char *name)
+{
+	if (c->nlisten == 0) {
+		log_warnx("%s: no listen line", name);
+		return -1;
+	}
+	if (c->mailbox[0] != '/' || strstr(c->mailbox, "%n") == NULL ||
+	    strstr(c->mailbox, "%d") == NULL) {
+		if (c->mailbox[0] != '/' || strstr(c->mailbox, "%u") == NULL) {
+			log_warnx("%s: mailbox must be an absolute path "
+			    "naming the user (%%u, or %%d and %%n)", name);
+			return -1;
+		}
+	}
+	if (c->argon2_memory > c->argon2_max_memory ||
+	    c->argon2_time > c->argon2_max_time) {
+		log_warnx("%s: argon2_memory/argon2_time exceed their "
+		    "ceilings argon2_max_memory/argon2_max_time", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses a whole configuration held in memory; `name' is for errors. */
+int
+config_parse_buf(struct config *c, const char *name, const char *buf,
+    size_t len)
+{
+	char line[1024];
+	size_t pos = 0, lineno = 0;
+	int errors = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		const char *why = NULL;
+
+		lineno++;
+		if (n >= sizeof(line)) {
+			log_warnx("%s:%zu: line too long", name, lineno);
+			errors++;
+		} else {
+			memcpy(line, buf + pos, n);
+			line[n] = '\0';
+			if (n > 0 && line[n - 1] == '\r')
+				line[--n] = '\0';
+			if (parse_line(c, line, n, &why) == -1) {
+				log_warnx("%s:%zu: %s", name, lineno, why);
+				errors++;
+			}
+		}
+		pos += n + (nl ? 1 : 0);
+	}
+	if (errors)
+		return -1;
+	return check_consistency(c, name);
+}
+
+int
+config_load(struct config *c, const char *path)
+{
+	static char buf[CONFIG_MAX_SIZE];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	config_defaults(c);
+	strlcpy(c->path, path, sizeof(c->path));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += n;
+	close(fd);
+	if (n == -1) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (len == sizeof(buf)) {
+		log_warnx("%s: larger than %d bytes", path, CONFIG_MAX_SIZE);
+		return -1;
+	}
+	return config_parse_buf(c, path, buf, len);
+}
+
+/*
+ * Expands the mailbox template for a canonical user "local@domain".  The
+ * user name grammar (username.c) already excludes '/', so each expansion
+ * stays one path component.
+ */
+int
+config_mailbox_path(const struct config *c, const char *user, char *out,
+    size_t outsz)
+{
+	const char *at = strchr(user, '@'), *p;
+	char local[CONFIG_NAME_MAX + 1];
+	size_t o = 0;
+
+	if (at == NULL || (size_t)(at - user) >= sizeof(local))
+		return -1;
+	memcpy(local, user, at - user);
+	local[at - user] = '\0';
+	for (p = c->mailbox; *p != '\0'; p++) {
+		const char *add;
+		char one[2] = { *p, '\0' };
+
+		if (*p != '%')
+			add = one;
+		else {
+			switch (*++p) {
+			case 'd': add = at + 1; break;
+			case 'n': add = local; break;
+			case 'u': add = user; break;
+			case '%': add = "%"; break;
+			default: return -1;
+			}
+		}
+		if (strlcpy(out + o, add, outsz - o) >= outsz - o)
+			return -1;
+		o += strlen(add);
+	}
+	return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * pop3d.conf: one keyword and its values per line, '#' starts a comment.
+ * Every process parses the same file with the same code (children before
+ * they drop privileges), so the parent's -n check is the children's check
+ * too.  Defaults are in config_defaults(); docs/pop3d.conf.5 lists them.
+ */
+#ifndef POP3D_CONFIG_H
+#define POP3D_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_SIZE		(256 * 1024)	/* bytes of config file */
+#define CONFIG_NAME_MAX		64		/* user and host names */
+
+struct listen_conf {
+	char		addr[64];	/* numeric IPv4 or IPv6, or "*" */
+	char		port[8];
+	uint32_t	flags;		/* LISTEN_F_* */
+};
+
+struct config {
+	char		path[PATH_MAX];
+
+	struct listen_conf listen[CONFIG_MAX_LISTEN];
+	int		nlisten;
+
+	char		users_file[PATH_MAX];
+	char		mailbox[PATH_MAX];	/* template: %d %n %u %% */
+	char		mail_owner[CONFIG_NAME_MAX];
+	char		session_user[CONFIG_NAME_MAX];
+	char		auth_user[CONFIG_NAME_MAX];
+	char		empty_dir[PATH_MAX];
+	char		libexec_dir[PATH_MAX];
+	char		hostname[256];		/* for the greeting */
+
+	uint32_t	pool_size;		/* idle, pre-spawned sessions */
+	uint32_t	max_sessions;
+	uint32_t	auth_workers;		/* concurrent Argon2 verifies */
+	uint32_t	auth_queue;		/* waiting verifications */
+	uint32_t	max_auth_failures;	/* per session, then close */
+	uint32_t	max_bad_commands;	/* per session, then close */
+	uint32_t	max_messages;		/* per mailbox */
+
+	uint64_t	argon2_memory;		/* bytes, new hashes + dummy */
+	uint32_t	argon2_time;
+	uint64_t	argon2_max_memory;	/* ceiling for stored hashes */
+	uint32_t	argon2_max_time;
+
+	uint64_t	auth_fail_delay_ms;
+	uint64_t	login_timeout_ms;	/* AUTHORIZATION state */
+	uint64_t	idle_timeout_ms;	/* TRANSACTION state */
+};
+
+void	config_defaults(struct config *);
+int	config_parse_buf(struct config *, const char *, const char *, size_t);
+int	config_load(struct config *, const char *);
+int	config_mailbox_path(const struct config *, const char *, char *,
+	    size_t);
+
+#endif

@@ -1,0 +1,31 @@
+# Unit test programs: tests/unit/test_X.c linked with the modules it tests.
+# Included by the top-level Makefile; `make unit-tests' builds them all.
+UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
+	  common/ipc_proto.c)
+
+UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
+	  userdb hashpolicy
+
+$(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
+$(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c \
+	common/config.c) $(UCOMMON)
+$(B)/tests/unit/test_username: $(call obj,tests/unit/test_username.c \
+	common/username.c) $(UCOMMON)
+$(B)/tests/unit/test_util: $(call obj,tests/unit/test_util.c) $(UCOMMON)
+$(B)/tests/unit/test_dotstuff: $(call obj,tests/unit/test_dotstuff.c \
+	common/dotstuff.c) $(UCOMMON)
+$(B)/tests/unit/test_pop3_parse: $(call obj,tests/unit/test_pop3_parse.c \
+	pop3d/pop3_parse.c) $(UCOMMON)
+$(B)/tests/unit/test_maildir_name: $(call obj, \
+	tests/unit/test_maildir_name.c storaged/maildir_name.c) $(UCOMMON)
+$(B)/tests/unit/test_userdb: $(call obj,tests/unit/test_userdb.c \
+	authd/userdb.c authd/hashpolicy.c common/username.c) $(UCOMMON)
+$(B)/tests/unit/test_hashpolicy: $(call obj,tests/unit/test_hashpolicy.c \
+	authd/hashpolicy.c) $(UCOMMON)
+
+UNIT_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
+
+$(UNIT_BINS):
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit-tests: $(UNIT_BINS)
