@@ -27,7 +27,7 @@ static const struct ipc_type_info ipc_types[IPC_TYPE_MAX] = {
 	[IPC_AUTH_RESULT] = { "AUTH_RESULT", ROLE_AUTHD, ROLE_SESSION,
 	    0, 4, 4 },
 	[IPC_STORAGE_SETUP] = { "STORAGE_SETUP", ROLE_PARENT, ROLE_STORAGED,
-	    0, 20, 2 * (2 + S) + 16 },
+	    0, 22, 3 * (2 + S) + 16 },
 	[IPC_MBOX_STAT] = { "MBOX_STAT", ROLE_SESSION, ROLE_STORAGED,
 	    0, 0, 0 },
 	[IPC_MBOX_LIST] = { "MBOX_LIST", ROLE_SESSION, ROLE_STORAGED,

@@ -55,8 +55,9 @@ enum ipc_type {
 	/* authd -> session: u32 auth result */
 	IPC_AUTH_RESULT,
 
-	/* parent -> storaged: str user, str mailbox directory, u32 uid,
-	 * u32 gid, u32 max messages, u32 flags */
+	/* parent -> storaged: str user, str mailbox directory, str empty
+	 * directory (chroot when the mailbox does not exist yet), u32 uid,
+	 * u32 gid, u32 max messages, u32 flags (0) */
 	IPC_STORAGE_SETUP,
 
 	/* session -> storaged: no payload */
