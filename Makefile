@@ -44,14 +44,15 @@ STORAGED = storaged/storaged.c storaged/mailbox_maildir.c \
 POP3CTL	= authd/pop3ctl.c authd/userdb.c authd/hashpolicy.c \
 	  authd/userdb_edit.c
 
-obj	= $(patsubst %.c,$(B)/%.o,$(1))
+obj	= $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROGS	= $(B)/pop3d $(B)/pop3d-session $(B)/pop3d-authd $(B)/pop3d-storaged $(B)/pop3ctl
 
 all: $(PROGS)
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/pop3d: $(call obj,$(POP3D) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,0 +1,97 @@
+/*
+ * Byte-stuffing for POP3 multi-line responses (RFC 1939 section 3).  The
+ * `payload' counter counts what the client reconstructs after removing the
+ * stuffing, which is what LIST and STAT must report; storaged computes the
+ * same number from the file, and tests compare the two.
+ */
+#include "dotstuff.h"
+
+void
+dotstuff_init(struct dotstuff *ds, int64_t max_body_lines)
+{
+	ds->at_bol = 1;
+	ds->prev_cr = 0;
+	ds->in_body = 0;
+	ds->done = 0;
+	ds->max_body_lines = max_body_lines;
+	ds->body_lines = 0;
+	ds->line_len = 0;
+	ds->payload = 0;
+}
+
+/* Bookkeeping at a line end: header/body boundary and the TOP limit. */
+static void
+end_of_line(struct dotstuff *ds)
+{
+	int empty = ds->line_len == 0 || (ds->line_len == 1 && ds->prev_cr);
+
+	if (!ds->in_body) {
+		if (empty) {
+			ds->in_body = 1;
+			if (ds->max_body_lines == 0)
+				ds->done = 1;
+		}
+	} else {
+		ds->body_lines++;
+		if (ds->max_body_lines >= 0 &&
+		    ds->body_lines >= (uint64_t)ds->max_body_lines)
+			ds->done = 1;
+	}
+	ds->line_len = 0;
+	ds->at_bol = 1;
+	ds->prev_cr = 0;
+}
+
+/*
+ * Encodes up to `inlen' bytes into `out' (each input byte needs at most two
+ * output bytes).  Returns the bytes written; *consumed says how much input
+ * was used, less than inlen when out is full or the TOP limit is reached.
+ */
+size_t
+dotstuff_feed(struct dotstuff *ds, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t outsz, size_t *consumed)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < inlen && !ds->done && outsz - o >= 2; i++) {
+		uint8_t c = in[i];
+
+		if (c == '\n') {
+			if (!ds->prev_cr) {
+				out[o++] = '\r';
+				ds->payload++;
+			}
+			out[o++] = '\n';
+			ds->payload++;
+			end_of_line(ds);
+			continue;
+		}
+		if (ds->at_bol && c == '.')
+			out[o++] = '.';
+		out[o++] = c;
+		ds->payload++;
+		ds->line_len++;
+		ds->prev_cr = c == '\r';
+		ds->at_bol = 0;
+	}
+	*consumed = i;
+	return o;
+}
+
+/* Ends the response: the missing line end, if any, then ".\r\n". */
+size_t
+dotstuff_finish(struct dotstuff *ds, uint8_t *out)
+{
+	size_t o = 0;
+
+	if (!ds->at_bol) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+		ds->payload += 2;
+		ds->at_bol = 1;
+	}
+	out[o++] = '.';
+	out[o++] = '\r';
+	out[o++] = '\n';
+	return o;
+}

@@ -1,0 +1,428 @@
+/*
+ * The parent's event loop: keep a pool of confined session processes
+ * ready, hand each accepted connection to one of them together with a
+ * fresh channel to authd, start storaged when authd vouches for a user, and
+ * reap and restart children.  Everything a child says is checked against
+ * its role and state; a child that misbehaves is killed, not trusted.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netdb.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parent.h"
+#include "username.h"
+#include "util.h"
+
+#define AUTHD_RESTART_DELAY_MS	1000	/* after a quick crash */
+#define AUTHD_QUICK_DEATH_MS	2000
+
+static volatile sig_atomic_t quit;
+
+static void
+addr_string(const struct sockaddr_storage *ss, socklen_t len, char *host,
+    size_t hostsz, uint32_t *port)
+{
+	char serv[8];
+	uint32_t v = 0;
+
+	if (getnameinfo((const struct sockaddr *)ss, len, host, hostsz, serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		strlcpy(host, "unknown", hostsz);
+		strlcpy(serv, "0", sizeof(serv));
+	}
+	if (parse_u32(serv, 65535, &v) == -1)
+		v = 0;
+	*port = v;
+}
+
+static void
+spawn_authd(struct parent *p)
+{
+	if ((p->authd = child_spawn(p, ROLE_AUTHD, NULL, 0)) != NULL)
+		log_info("authd pid %d started", (int)p->authd->pid);
+	else
+		p->authd_restart_at = monotonic_ms() + AUTHD_RESTART_DELAY_MS;
+}
+
+/* Keeps pool_size idle sessions, within the max_sessions budget. */
+static void
+refill_pool(struct parent *p)
+{
+	size_t idle = child_count(p, ROLE_SESSION, CH_STARTING) +
+	    child_count(p, ROLE_SESSION, CH_READY);
+	size_t all = child_count(p, ROLE_SESSION, -1);
+	size_t want = p->conf.pool_size > 0 ? p->conf.pool_size : 1;
+
+	while (idle < want && all < p->conf.max_sessions + want) {
+		if (child_spawn(p, ROLE_SESSION, NULL, 0) == NULL)
+			break;
+		idle++;
+		all++;
+	}
+}
+
+static void
+refuse(int fd, const char *line)
+{
+	/* best effort, never blocks: the socket is non-blocking */
+	ssize_t r = write(fd, line, strlen(line));
+
+	(void)r;
+	close(fd);
+}
+
+/* Gives an accepted connection to an idle session, with an authd channel. */
+static void
+hand_over(struct parent *p, struct child *s, int fd, uint32_t flags,
+    const char *peer, uint32_t pport, const char *local, uint32_t lport)
+{
+	struct ipc_msg m;
+	int sv[2];
+
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		refuse(fd, "-ERR [SYS/TEMP] Server busy\r\n");
+		return;
+	}
+	if (++p->next_session == 0)
+		p->next_session = 1;
+	s->session = p->next_session;
+	if (p->authd != NULL && p->authd->chan.fd != -1) {
+		ipc_msg_init(&m, IPC_AUTHD_SESSION, s->session);
+		ipc_put_str(&m, peer);
+		m.fds[0] = sv[1];
+		m.nfds = 1;
+		child_send(p->authd, &m);
+	}
+	ipc_msg_init(&m, IPC_SESSION_CLIENT, s->session);
+	ipc_put_str(&m, peer);
+	ipc_put_u32(&m, pport);
+	ipc_put_str(&m, local);
+	ipc_put_u32(&m, lport);
+	ipc_put_u32(&m, flags);
+	m.fds[0] = fd;
+	m.fds[1] = sv[0];
+	m.nfds = 2;
+	if (child_send(s, &m) == 0) {
+		s->state = CH_BUSY;
+		snprintf(s->label, sizeof(s->label), "session %u",
+		    s->session);
+		strlcpy(s->chan.name, s->label, sizeof(s->chan.name));
+		log_info("session %u: pid %d serves %s port %u", s->session,
+		    (int)s->pid, peer, pport);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
+static size_t
+active_sessions(struct parent *p)
+{
+	return child_count(p, ROLE_SESSION, CH_BUSY) +
+	    child_count(p, ROLE_SESSION, CH_GRANTED);
+}
+
+/*
+ * Connections are accepted only while an idle session can take them (or to
+ * refuse them at the global limit); otherwise they wait in the kernel's
+ * backlog until the pool catches up.
+ */
+static int
+can_accept(struct parent *p)
+{
+	return child_ready_session(p) != NULL ||
+	    active_sessions(p) >= p->conf.max_sessions;
+}
+
+static int
+accept_one(struct parent *p, int lfd, uint32_t flags)
+{
+	struct sockaddr_storage peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	char phost[64], lhost[64];
+	uint32_t pport, lport;
+	struct child *s;
+	int fd;
+
+	fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+	    SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == -1) {
+		close(fd);
+		return 0;
+	}
+	addr_string(&peer, plen, phost, sizeof(phost), &pport);
+	addr_string(&local, llen, lhost, sizeof(lhost), &lport);
+	if (active_sessions(p) >= p->conf.max_sessions ||
+	    (s = child_ready_session(p)) == NULL) {
+		log_warnx("refusing %s port %u: too many sessions", phost,
+		    pport);
+		refuse(fd, "-ERR [SYS/TEMP] Too many sessions, try later\r\n");
+		return 0;
+	}
+	hand_over(p, s, fd, flags, phost, pport, lhost, lport);
+	return 0;
+}
+
+static struct child *
+session_by_id(struct parent *p, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < p->nchildren; i++)
+		if (p->children[i].role == ROLE_SESSION &&
+		    p->children[i].state >= CH_BUSY &&
+		    p->children[i].session == id)
+			return &p->children[i];
+	return NULL;
+}
+
+static void
+setup_storaged(struct parent *p, struct child *st, uint32_t id,
+    const char *user, const char *mailbox)
+{
+	struct ipc_msg m;
+
+	ipc_msg_init(&m, IPC_STORAGE_SETUP, id);
+	ipc_put_str(&m, user);
+	ipc_put_str(&m, mailbox);
+	ipc_put_str(&m, p->conf.empty_dir);
+	ipc_put_u32(&m, p->mail_uid);
+	ipc_put_u32(&m, p->mail_gid);
+	ipc_put_u32(&m, p->conf.max_messages);
+	ipc_put_u32(&m, 0);
+	st->session = id;
+	st->state = CH_READY;
+	snprintf(st->label, sizeof(st->label), "storaged %s", user);
+	strlcpy(st->chan.name, st->label, sizeof(st->chan.name));
+	child_send(st, &m);
+}
+
+/*
+ * authd vouches for a user on a session: start that user's storaged and
+ * give the session its channel.  Only a session that is serving a client
+ * and has no storaged yet can be granted one.
+ */
+static void
+grant(struct parent *p, struct ipc_msg *m)
+{
+	char user[USERNAME_MAX], canon[USERNAME_MAX], mailbox[PATH_MAX];
+	struct child *s, *st;
+	struct ipc_msg out;
+	int sv[2];
+
+	if (ipc_get_str(m, user, sizeof(user)) == -1 ||
+	    ipc_get_str(m, mailbox, sizeof(mailbox)) == -1 ||
+	    ipc_get_end(m) == -1 || username_canonical(user, canon,
+	    sizeof(canon)) == -1 || strcmp(user, canon) != 0 ||
+	    mailbox[0] != '/') {
+		log_warnx("authd: malformed grant for session %u", m->session);
+		return;
+	}
+	if ((s = session_by_id(p, m->session)) == NULL ||
+	    s->state != CH_BUSY) {
+		log_info("grant for session %u ignored: session gone or "
+		    "already granted", m->session);
+		return;
+	}
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	st = child_spawn(p, ROLE_STORAGED, &sv[1], 1);
+	close(sv[1]);
+	if (st == NULL) {
+		close(sv[0]);
+		ipc_msg_init(&out, IPC_SESSION_STORAGE_FAIL, s->session);
+		ipc_put_u32(&out, MBOX_TEMPFAIL);
+		child_send(s, &out);
+		return;
+	}
+	setup_storaged(p, st, s->session, user, mailbox);
+	ipc_msg_init(&out, IPC_SESSION_STORAGE, s->session);
+	ipc_put_str(&out, user);
+	out.fds[0] = sv[0];
+	out.nfds = 1;
+	if (child_send(s, &out) == 0)
+		s->state = CH_GRANTED;
+	close(sv[0]);
+	log_info("session %u: storaged pid %d for %s", s->session,
+	    (int)st->pid, user);
+}
+
+static void
+child_log(struct child *c, struct ipc_msg *m)
+{
+	char text[IPC_MAX_STR + 1], safe[IPC_MAX_STR + 1];
+	uint32_t prio;
+
+	if (ipc_get_u32(m, &prio) == -1 || ipc_get_str(m, text,
+	    sizeof(text)) == -1 || ipc_get_end(m) == -1)
+		return;
+	if (prio > LOG_DEBUG)
+		prio = LOG_DEBUG;
+	str_escape(safe, sizeof(safe), text, strlen(text));
+	log_emit(prio, c->label, safe);
+}
+
+/* Reads what a child sent; a violation closes its channel and kills it. */
+static void
+child_input(struct parent *p, struct child *c)
+{
+	struct ipc_msg m;
+	int r;
+
+	while ((r = ipc_recv(&c->chan, &m)) == IPC_OK) {
+		if (m.type == IPC_HELLO) {
+			if (c->state == CH_STARTING)
+				c->state = CH_READY;
+		} else if (m.type == IPC_LOG)
+			child_log(c, &m);
+		else if (m.type == IPC_AUTHD_GRANT && c == p->authd)
+			grant(p, &m);
+		else {
+			log_warnx("%s: unexpected %s", c->label,
+			    ipc_type_name(m.type));
+			r = IPC_BAD;
+			ipc_msg_close_fds(&m);
+			break;
+		}
+	}
+	if (r == IPC_AGAIN)
+		return;
+	ipc_chan_close(&c->chan);
+	if (r == IPC_BAD)
+		kill(c->pid, SIGKILL);
+}
+
+static void
+reap(struct parent *p)
+{
+	struct child *c;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = child_by_pid(p, pid)) == NULL)
+			continue;
+		if (WIFSIGNALED(status))
+			log_warnx("%s (pid %d): killed by signal %d", c->label,
+			    (int)pid, WTERMSIG(status));
+		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			log_warnx("%s (pid %d): exited with status %d",
+			    c->label, (int)pid, WEXITSTATUS(status));
+		if (c == p->authd) {
+			uint64_t now = monotonic_ms();
+
+			p->authd = NULL;
+			p->authd_restart_at = now - c->started_ms <
+			    AUTHD_QUICK_DEATH_MS ? now +
+			    AUTHD_RESTART_DELAY_MS : now;
+			log_warnx("authd exited, restarting");
+		}
+		child_release(c);
+	}
+}
+
+static void
+signal_input(struct parent *p)
+{
+	unsigned char sig[16];
+	ssize_t n, i;
+
+	while ((n = read(p->sig_pipe[0], sig, sizeof(sig))) > 0) {
+		for (i = 0; i < n; i++) {
+			if (sig[i] == SIGCHLD)
+				reap(p);
+			else if (sig[i] == SIGTERM || sig[i] == SIGINT)
+				quit = 1;
+			else if (sig[i] == SIGHUP)
+				log_info("SIGHUP: reload is not supported "
+				    "yet; restart to apply changes");
+		}
+	}
+}
+
+static int
+poll_timeout(struct parent *p)
+{
+	uint64_t now = monotonic_ms();
+
+	if (p->authd != NULL)
+		return -1;
+	return p->authd_restart_at > now ?
+	    (int)(p->authd_restart_at - now) : 0;
+}
+
+static void
+shutdown_children(struct parent *p)
+{
+	uint64_t deadline = monotonic_ms() + 3000;
+
+	child_signal_all(p, SIGTERM);
+	while (monotonic_ms() < deadline && (child_count(p, ROLE_SESSION,
+	    -1) + child_count(p, ROLE_AUTHD, -1) +
+	    child_count(p, ROLE_STORAGED, -1)) > 0) {
+		usleep(20 * 1000);
+		reap(p);
+	}
+	child_signal_all(p, SIGKILL);
+}
+
+void
+parent_loop(struct parent *p)
+{
+	struct pollfd *pfd;
+	size_t n, i, nfds = 1 + MAX_LISTENERS + p->nchildren;
+
+	if ((pfd = calloc(nfds, sizeof(*pfd))) == NULL)
+		fatal("calloc");
+	while (!quit) {
+		if (p->authd == NULL && monotonic_ms() >= p->authd_restart_at)
+			spawn_authd(p);
+		refill_pool(p);
+		n = 0;
+		pfd[n++] = (struct pollfd){ p->sig_pipe[0], POLLIN, 0 };
+		for (i = 0; i < (size_t)p->nlisten; i++)
+			pfd[n++] = (struct pollfd){ can_accept(p) ?
+			    p->listen_fd[i] : -1, POLLIN, 0 };
+		for (i = 0; i < p->nchildren; i++)
+			pfd[n++] = (struct pollfd){ p->children[i].chan.fd,
+			    POLLIN, 0 };
+		if (poll(pfd, n, poll_timeout(p)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents)
+			signal_input(p);
+		for (i = 0; i < p->nchildren; i++)
+			if (pfd[1 + p->nlisten + i].revents &&
+			    p->children[i].chan.fd != -1)
+				child_input(p, &p->children[i]);
+		for (i = 0; i < (size_t)p->nlisten; i++)
+			while (pfd[1 + i].revents && can_accept(p) &&
+			    accept_one(p, p->listen_fd[i],
+			    p->listen_flags[i]) == 0)
+				;
+	}
+	log_info("shutting down");
+	shutdown_children(p);
+	free(pfd);
+}

@@ -1,0 +1,67 @@
+/*
+ * The parent process: the only root process once the daemon runs.  It owns
+ * the listeners and the process table, applies the configuration, and turns
+ * authd's verdicts into storaged processes.  It never reads client bytes.
+ */
+#ifndef POP3D_PARENT_H
+#define POP3D_PARENT_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "config.h"
+#include "ipc.h"
+
+#define MAX_LISTENERS	(2 * CONFIG_MAX_LISTEN)
+
+enum child_state {
+	CH_FREE = 0,
+	CH_STARTING,		/* spawned, HELLO not yet seen */
+	CH_READY,		/* session: idle in the pool; others: up */
+	CH_BUSY,		/* session: serving a client */
+	CH_GRANTED		/* session: logged in, storaged started */
+};
+
+struct child {
+	pid_t		 pid;
+	int		 role;
+	int		 state;
+	uint32_t	 session;
+	uint64_t	 started_ms;
+	struct ipc_chan	 chan;
+	char		 label[352];	/* log prefix: "session 12" */
+};
+
+struct parent {
+	struct config	 conf;
+	char		 conffile[PATH_MAX];
+	int		 verbose;
+
+	int		 listen_fd[MAX_LISTENERS];
+	uint32_t	 listen_flags[MAX_LISTENERS];
+	int		 nlisten;
+
+	struct child	*children;
+	size_t		 nchildren;	/* table size */
+	struct child	*authd;		/* NULL while down */
+	uint64_t	 authd_restart_at;
+	uint32_t	 next_session;
+	uid_t		 mail_uid;
+	gid_t		 mail_gid;
+	int		 sig_pipe[2];
+};
+
+/* children.c */
+struct child	*child_spawn(struct parent *, int, const int *, int);
+struct child	*child_by_pid(struct parent *, pid_t);
+struct child	*child_ready_session(struct parent *);
+size_t		 child_count(struct parent *, int, int);
+void		 child_release(struct child *);
+void		 child_signal_all(struct parent *, int);
+int		 child_send(struct child *, struct ipc_msg *);
+
+/* parent.c */
+void	parent_loop(struct parent *);
+
+#endif

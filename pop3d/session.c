@@ -1,0 +1,336 @@
+/*
+ * The session's I/O core: reading client lines under the RFC length limit
+ * and the state's deadline, batching replies into few writes (so pipelined
+ * commands are answered together), and waiting for one reply on an IPC
+ * channel without losing sight of the parent.  It is a simple blocking
+ * design because a session serves exactly one client.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+enum read_result { READ_LINE, READ_TOO_LONG, READ_END };
+
+void
+session_end(struct session *s, const char *reason)
+{
+	if (s->end_reason == NULL)
+		s->end_reason = reason;
+}
+
+static uint64_t
+read_deadline(struct session *s)
+{
+	if (s->state == ST_AUTHORIZATION)
+		return s->login_deadline;
+	return monotonic_ms() + s->conf.idle_timeout_ms;
+}
+
+static int
+ms_until(uint64_t deadline)
+{
+	uint64_t now = monotonic_ms();
+
+	if (now >= deadline)
+		return 0;
+	return deadline - now > 60 * 60 * 1000 ? 60 * 60 * 1000 :
+	    (int)(deadline - now);
+}
+
+/* The parent went away or said something out of turn: stop at once. */
+static void
+check_parent(struct session *s)
+{
+	struct ipc_msg m;
+	int r = ipc_recv(&s->parent, &m);
+
+	if (r == IPC_AGAIN)
+		return;
+	if (r == IPC_OK)
+		log_warnx("unexpected %s from parent", ipc_type_name(m.type));
+	ipc_msg_close_fds(&m);
+	session_end(s, "parent gone");
+	_exit(0);
+}
+
+int
+session_flush(struct session *s)
+{
+	size_t off = 0;
+	uint64_t deadline = monotonic_ms() + s->conf.idle_timeout_ms;
+
+	while (off < s->outlen && s->end_reason == NULL) {
+		ssize_t n = send(s->client, s->out + off, s->outlen - off,
+		    MSG_NOSIGNAL);
+		struct pollfd pfd = { s->client, POLLOUT, 0 };
+
+		if (n > 0) {
+			off += n;
+			s->bytes_out += n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			session_end(s, "write error");
+			break;
+		}
+		if (ms_until(deadline) == 0) {
+			session_end(s, "write timeout");
+			break;
+		}
+		if (poll(&pfd, 1, ms_until(deadline)) == -1 && errno != EINTR)
+			fatal("poll");
+	}
+	s->outlen = 0;
+	return s->end_reason == NULL ? 0 : -1;
+}
+
+/* Makes room for n more output bytes, flushing if needed. */
+int
+session_out_reserve(struct session *s, size_t n)
+{
+	if (n > sizeof(s->out))
+		fatalx("output reservation of %zu bytes", n);
+	if (sizeof(s->out) - s->outlen < n)
+		return session_flush(s);
+	return s->end_reason == NULL ? 0 : -1;
+}
+
+void
+session_reply(struct session *s, const char *fmt, ...)
+{
+	char line[POP3_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("reply format");
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (session_out_reserve(s, n) == 0) {
+		memcpy(s->out + s->outlen, line, n);
+		s->outlen += n;
+	}
+}
+
+/* Waits up to `deadline' for client bytes; returns bytes read or -1. */
+static ssize_t
+fill_input(struct session *s, uint64_t deadline)
+{
+	struct pollfd pfd[2];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(s->client, s->in + s->inlen,
+		    sizeof(s->in) - s->inlen, 0);
+		if (n > 0) {
+			s->bytes_in += n;
+			return n;
+		}
+		if (n == 0) {
+			session_end(s, "client closed connection");
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			session_end(s, "read error");
+			return -1;
+		}
+		if (ms_until(deadline) == 0) {
+			session_end(s, s->state == ST_AUTHORIZATION ?
+			    "login timeout" : "idle timeout");
+			return -1;
+		}
+		pfd[0] = (struct pollfd){ s->client, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ s->parent.fd, POLLIN, 0 };
+		if (poll(pfd, 2, ms_until(deadline)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[1].revents)
+			check_parent(s);
+	}
+}
+
+/* Takes one line out of the input buffer if a whole one is there. */
+static int
+take_line(struct session *s, char *line, size_t *len)
+{
+	uint8_t *nl = memchr(s->in, '\n', s->inlen);
+	size_t n, used;
+
+	if (nl == NULL)
+		return 0;
+	used = nl - s->in + 1;
+	n = used - 1;
+	if (n > 0 && s->in[n - 1] == '\r')
+		n--;
+	if (s->discarding || used > POP3_LINE_MAX) {
+		s->discarding = 0;
+		n = (size_t)-1;
+	} else {
+		memcpy(line, s->in, n);
+		line[n] = '\0';
+	}
+	explicit_bzero(s->in, used);
+	memmove(s->in, s->in + used, s->inlen - used);
+	s->inlen -= used;
+	*len = n;
+	return 1;
+}
+
+/*
+ * Reads the next command line into `line' (POP3_LINE_MAX bytes).  An
+ * over-long line is discarded up to its end and reported once.
+ */
+static int
+read_line(struct session *s, char *line, size_t *len)
+{
+	uint64_t deadline = read_deadline(s);
+
+	for (;;) {
+		if (take_line(s, line, len))
+			return *len == (size_t)-1 ? READ_TOO_LONG : READ_LINE;
+		if (s->inlen >= POP3_LINE_MAX) {
+			/* no line end in sight: drop what we have */
+			s->discarding = 1;
+			explicit_bzero(s->in, s->inlen);
+			s->inlen = 0;
+		}
+		/* answer everything pipelined so far before blocking */
+		if (s->outlen > 0 && session_flush(s) == -1)
+			return READ_END;
+		if (fill_input(s, deadline) == -1)
+			return READ_END;
+	}
+}
+
+/*
+ * Waits for the next message on `c', passing over its HELLO.  Returns
+ * IPC_OK, or IPC_EOF/IPC_BAD (channel dead) or IPC_AGAIN (timed out).
+ */
+int
+session_wait(struct session *s, struct ipc_chan *c, struct ipc_msg *m,
+    uint64_t timeout_ms)
+{
+	uint64_t deadline = monotonic_ms() + timeout_ms;
+	struct pollfd pfd[2];
+	int r;
+
+	for (;;) {
+		r = ipc_recv(c, m);
+		if (r == IPC_OK && m->type == IPC_HELLO)
+			continue;
+		if (r != IPC_AGAIN)
+			return r;
+		if (ms_until(deadline) == 0)
+			return IPC_AGAIN;
+		pfd[0] = (struct pollfd){ c->fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ s->parent.fd, POLLIN, 0 };
+		if (c == &s->parent)
+			pfd[1].fd = -1;
+		if (poll(pfd, 2, ms_until(deadline)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[1].revents)
+			check_parent(s);
+	}
+}
+
+/* Sleeps without ignoring the parent (used for the failure delay). */
+void
+session_delay(struct session *s, uint64_t ms)
+{
+	uint64_t deadline = monotonic_ms() + ms;
+	struct pollfd pfd = { s->parent.fd, POLLIN, 0 };
+
+	while (ms_until(deadline) > 0) {
+		if (poll(&pfd, 1, ms_until(deadline)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd.revents)
+			check_parent(s);
+	}
+}
+
+/* Counts a bad command (replying first unless the caller did). */
+void
+session_bad_command(struct session *s, const char *reply)
+{
+	if (reply != NULL)
+		session_reply(s, "-ERR %s", reply);
+	if (++s->bad_commands >= s->conf.max_bad_commands) {
+		session_reply(s, "-ERR Too many bad commands");
+		log_info("session %u: %s port %u: too many bad commands",
+		    s->id, s->peer, s->peer_port);
+		session_end(s, "too many bad commands");
+	}
+}
+
+static void
+handle_line(struct session *s, char *line, size_t len)
+{
+	struct pop3_cmd cmd;
+
+	s->commands++;
+	switch (pop3_parse_line(line, len, &cmd)) {
+	case LINE_OK:
+		pop3_dispatch(s, &cmd);
+		break;
+	case LINE_EMPTY:
+		session_bad_command(s, "Empty command");
+		break;
+	case LINE_BAD_CHAR:
+		session_bad_command(s, "Invalid character in command");
+		break;
+	default:
+		session_bad_command(s, "Unknown command");
+		break;
+	}
+	explicit_bzero(&cmd, sizeof(cmd));
+}
+
+void
+session_run(struct session *s)
+{
+	char line[POP3_LINE_MAX];
+	size_t len;
+
+	s->started_ms = monotonic_ms();
+	s->login_deadline = s->started_ms + s->conf.login_timeout_ms;
+	s->state = ST_AUTHORIZATION;
+	pop3_greeting(s);
+	while (s->end_reason == NULL) {
+		switch (read_line(s, line, &len)) {
+		case READ_LINE:
+			handle_line(s, line, len);
+			explicit_bzero(line, sizeof(line));
+			break;
+		case READ_TOO_LONG:
+			s->commands++;
+			session_bad_command(s, "Line too long");
+			break;
+		default:
+			break;
+		}
+	}
+	session_flush(s);
+	log_info("session %u: %s%s%s from %s port %u ended: %s; %u commands, "
+	    "%llu bytes in, %llu bytes out, %llu ms", s->id,
+	    s->state == ST_TRANSACTION ? "user " : "",
+	    s->state == ST_TRANSACTION ? s->user : "",
+	    s->state == ST_TRANSACTION ? "" : "unauthenticated",
+	    s->peer, s->peer_port, s->end_reason, s->commands,
+	    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
+	    (unsigned long long)(monotonic_ms() - s->started_ms));
+}

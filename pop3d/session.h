@@ -1,0 +1,70 @@
+/*
+ * The session process: one client connection, confined before it receives
+ * the socket.  It speaks POP3, holds no credentials beyond the password in
+ * flight, and reaches the mailbox only through the storaged channel the
+ * parent hands it after authd has vouched for the user.
+ */
+#ifndef POP3D_SESSION_H
+#define POP3D_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "pop3_parse.h"
+#include "username.h"
+
+#define SESSION_IN_BUF		4096
+#define SESSION_OUT_BUF		(128 * 1024)
+#define SESSION_IPC_TIMEOUT_MS	(60 * 1000)
+
+enum session_state {
+	ST_AUTHORIZATION = 0x1,
+	ST_TRANSACTION = 0x2
+};
+
+struct session {
+	struct config	 conf;
+	struct ipc_chan	 parent, authd, storaged;
+	int		 client;
+	uint32_t	 id;
+	uint32_t	 listen_flags;
+	char		 peer[64], local[64];
+	uint32_t	 peer_port, local_port;
+
+	int		 state;
+	int		 have_user, user_valid;
+	char		 user[USERNAME_MAX];
+	uint32_t	 auth_failures, bad_commands, commands;
+	uint64_t	 bytes_in, bytes_out, started_ms;
+	uint64_t	 login_deadline;	/* AUTHORIZATION ends by then */
+	const char	*end_reason;		/* set when the session ends */
+
+	uint8_t		 in[SESSION_IN_BUF];
+	size_t		 inlen;
+	int		 discarding;		/* inside an over-long line */
+	uint8_t		 out[SESSION_OUT_BUF];
+	size_t		 outlen;
+};
+
+/* session.c */
+void	session_run(struct session *);
+void	session_reply(struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	session_out_reserve(struct session *, size_t);
+int	session_flush(struct session *);
+int	session_wait(struct session *, struct ipc_chan *, struct ipc_msg *,
+	    uint64_t);
+void	session_end(struct session *, const char *);
+void	session_bad_command(struct session *, const char *);
+void	session_delay(struct session *, uint64_t);
+
+/* pop3_cmd.c */
+void	pop3_dispatch(struct session *, struct pop3_cmd *);
+void	pop3_greeting(struct session *);
+
+/* retr.c */
+int	retr_send(struct session *, int, int64_t);
+
+#endif
