@@ -23,8 +23,9 @@
 #include "username.h"
 #include "util.h"
 
-#define AUTHD_RESTART_DELAY_MS	1000	/* after a quick crash */
-#define AUTHD_QUICK_DEATH_MS	2000
+#define AUTHD_RESTART_DELAY_MS	500	/* after a quick crash */
+#define AUTHD_QUICK_DEATH_MS	1000
+#define POOL_BACKOFF_MS		1000	/* a session died before HELLO */
 
 static volatile sig_atomic_t quit;
 
@@ -63,6 +64,8 @@ refill_pool(struct parent *p)
 	size_t all = child_count(p, ROLE_SESSION, -1);
 	size_t want = p->conf.pool_size > 0 ? p->conf.pool_size : 1;
 
+	if (monotonic_ms() < p->pool_backoff_until)
+		return;
 	while (idle < want && all < p->conf.max_sessions + want) {
 		if (child_spawn(p, ROLE_SESSION, NULL, 0) == NULL)
 			break;
@@ -336,6 +339,13 @@ reap(struct parent *p)
 			    AUTHD_RESTART_DELAY_MS : now;
 			log_warnx("authd exited, restarting");
 		}
+		if (c->role == ROLE_SESSION && c->state == CH_STARTING) {
+			/* cannot confine itself: do not fork in a tight loop */
+			log_warnx("session process failed to start; retrying "
+			    "in %d ms", POOL_BACKOFF_MS);
+			p->pool_backoff_until = monotonic_ms() +
+			    POOL_BACKOFF_MS;
+		}
 		child_release(c);
 	}
 }
@@ -362,12 +372,15 @@ signal_input(struct parent *p)
 static int
 poll_timeout(struct parent *p)
 {
-	uint64_t now = monotonic_ms();
+	uint64_t now = monotonic_ms(), next = UINT64_MAX;
 
-	if (p->authd != NULL)
+	if (p->authd == NULL)
+		next = p->authd_restart_at;
+	if (p->pool_backoff_until > now && p->pool_backoff_until < next)
+		next = p->pool_backoff_until;
+	if (next == UINT64_MAX)
 		return -1;
-	return p->authd_restart_at > now ?
-	    (int)(p->authd_restart_at - now) : 0;
+	return next > now ? (int)(next - now) : 0;
 }
 
 static void

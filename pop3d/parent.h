@@ -46,6 +46,7 @@ struct parent {
 	size_t		 nchildren;	/* table size */
 	struct child	*authd;		/* NULL while down */
 	uint64_t	 authd_restart_at;
+	uint64_t	 pool_backoff_until;	/* sessions failing to start */
 	uint32_t	 next_session;
 	uid_t		 mail_uid;
 	gid_t		 mail_gid;

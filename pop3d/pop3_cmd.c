@@ -220,8 +220,11 @@ verify_password(struct session *s, const char *pass)
 	explicit_bzero(m.data, sizeof(m.data));
 	if (r == -1 || session_wait(s, &s->authd, &m,
 	    SESSION_IPC_TIMEOUT_MS) != IPC_OK || m.type != IPC_AUTH_RESULT ||
-	    ipc_get_u32(&m, &result) == -1 || ipc_get_end(&m) == -1)
+	    ipc_get_u32(&m, &result) == -1 || ipc_get_end(&m) == -1) {
+		/* authd died, restarted or misbehaved: this channel is done */
+		ipc_chan_close(&s->authd);
 		return AUTH_TEMPFAIL;
+	}
 	return result;
 }
 
@@ -249,7 +252,7 @@ cmd_pass(struct session *s, struct pop3_cmd *c)
 	else {
 		session_reply(s, "-ERR [SYS/TEMP] Authentication service "
 		    "unavailable, try again later");
-		if (s->authd.fd == -1 || !s->authd.hello_seen)
+		if (s->authd.fd == -1)
 			session_end(s, "authd unavailable");
 	}
 	return 0;

@@ -48,20 +48,19 @@ ms_until(uint64_t deadline)
 	    (int)(deadline - now);
 }
 
-/* The parent went away or said something out of turn: stop at once. */
+/*
+ * While waiting on the client or another channel, the parent is watched
+ * only for hang-up (events 0): a message it sends meanwhile, such as the
+ * storaged grant racing authd's verdict, stays queued for whoever waits
+ * for it.  If the parent is gone, so is the session.
+ */
 static void
-check_parent(struct session *s)
+check_parent(struct session *s, short revents)
 {
-	struct ipc_msg m;
-	int r = ipc_recv(&s->parent, &m);
-
-	if (r == IPC_AGAIN)
-		return;
-	if (r == IPC_OK)
-		log_warnx("unexpected %s from parent", ipc_type_name(m.type));
-	ipc_msg_close_fds(&m);
-	session_end(s, "parent gone");
-	_exit(0);
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		session_end(s, "parent gone");
+		_exit(0);
+	}
 }
 
 int
@@ -156,11 +155,10 @@ fill_input(struct session *s, uint64_t deadline)
 			return -1;
 		}
 		pfd[0] = (struct pollfd){ s->client, POLLIN, 0 };
-		pfd[1] = (struct pollfd){ s->parent.fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ s->parent.fd, 0, 0 };
 		if (poll(pfd, 2, ms_until(deadline)) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd[1].revents)
-			check_parent(s);
+		check_parent(s, pfd[1].revents);
 	}
 }
 
@@ -238,13 +236,12 @@ session_wait(struct session *s, struct ipc_chan *c, struct ipc_msg *m,
 		if (ms_until(deadline) == 0)
 			return IPC_AGAIN;
 		pfd[0] = (struct pollfd){ c->fd, POLLIN, 0 };
-		pfd[1] = (struct pollfd){ s->parent.fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ s->parent.fd, 0, 0 };
 		if (c == &s->parent)
 			pfd[1].fd = -1;
 		if (poll(pfd, 2, ms_until(deadline)) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd[1].revents)
-			check_parent(s);
+		check_parent(s, pfd[1].revents);
 	}
 }
 
@@ -253,13 +250,12 @@ void
 session_delay(struct session *s, uint64_t ms)
 {
 	uint64_t deadline = monotonic_ms() + ms;
-	struct pollfd pfd = { s->parent.fd, POLLIN, 0 };
+	struct pollfd pfd = { s->parent.fd, 0, 0 };
 
 	while (ms_until(deadline) > 0) {
 		if (poll(&pfd, 1, ms_until(deadline)) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd.revents)
-			check_parent(s);
+		check_parent(s, pfd.revents);
 	}
 }
 
