@@ -20,7 +20,7 @@ CFLAGS	+= -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS	+= -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE \
 	   -fno-strict-aliasing
-CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Icommon -Ipolicy \
+CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Icommon -Ipolicy -Ipop3d \
 	   -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"'
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now
 LDLIBS	+= -lsodium -lpthread

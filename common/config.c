@@ -236,7 +236,8 @@ check_line_bytes(const char *line, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    line[i] == 0x7f)
 			return -1;
 	return 0;
 }
@@ -267,6 +268,44 @@ parse_line(struct config *c, char *line, size_t len, const char **why)
 	return set_value(c, kw, av + 1, ac - 1, why);
 }
 
+/*
+ * The mailbox template must expand to a different directory for every user:
+ * it names the whole user (%u), or the domain and the local part with a '/'
+ * or '@' between them (neither can contain one, so "%n.%d" style collisions
+ * such as a@b.c.org vs a.b@c.org are impossible).  Escapes are scanned exactly as
+ * config_mailbox_path() expands them, so "%%u" does not count.
+ */
+static int
+mailbox_template_ok(const char *t)
+{
+	const char *p, *d = NULL, *n = NULL;
+	int u = 0;
+
+	if (t[0] != '/')
+		return 0;
+	for (p = t; *p != '\0'; p++) {
+		if (*p != '%')
+			continue;
+		switch (*++p) {
+		case 'd': d = p; break;
+		case 'n': n = p; break;
+		case 'u': u = 1; break;
+		case '%': break;
+		default: return 0;	/* unknown escape or trailing '%' */
+		}
+	}
+	if (u)
+		return 1;
+	if (d == NULL || n == NULL)
+		return 0;
+	if (d > n) {
+		p = d;
+		d = n;
+		n = p;
+	}
+	return strcspn(d, "/@") < (size_t)(n - d);
+}
+
 static int
 check_consistency(struct config *c, const char *name)
 {
@@ -274,13 +313,10 @@ check_consistency(struct config *c, const char *name)
 		log_warnx("%s: no listen line", name);
 		return -1;
 	}
-	if (c->mailbox[0] != '/' || strstr(c->mailbox, "%n") == NULL ||
-	    strstr(c->mailbox, "%d") == NULL) {
-		if (c->mailbox[0] != '/' || strstr(c->mailbox, "%u") == NULL) {
-			log_warnx("%s: mailbox must be an absolute path "
-			    "naming the user (%%u, or %%d and %%n)", name);
-			return -1;
-		}
+	if (!mailbox_template_ok(c->mailbox)) {
+		log_warnx("%s: mailbox must be an absolute path naming the "
+		    "user: %%u, or %%d and %%n with '/' or '@' between them", name);
+		return -1;
 	}
 	if (c->argon2_memory > c->argon2_max_memory ||
 	    c->argon2_time > c->argon2_max_time) {

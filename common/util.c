@@ -78,7 +78,7 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 		if (*p < '0' || *p > '9')
 			return -1;
 		d = *p - '0';
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
@@ -123,9 +123,9 @@ parse_size(const char *s, uint64_t *out)
 		return -1;
 	if (strcmp(unit, "K") == 0 || strcmp(unit, "k") == 0)
 		mul = 1024;
-	else if (strcmp(unit, "M") == 0)
+	else if (strcmp(unit, "M") == 0 || strcmp(unit, "m") == 0)
 		mul = 1024 * 1024;
-	else if (strcmp(unit, "G") == 0)
+	else if (strcmp(unit, "G") == 0 || strcmp(unit, "g") == 0)
 		mul = 1024ULL * 1024 * 1024;
 	else if (*unit != '\0')
 		return -1;
