@@ -387,6 +387,7 @@ ipc_recv(struct ipc_chan *c, struct ipc_msg *m)
 	struct iovec iov;
 	struct msghdr mh;
 	ssize_t n;
+	int resets = 0;
 
 	ipc_msg_init(m, IPC_NONE, 0);
 	if (c->fd == -1)
@@ -398,9 +399,15 @@ ipc_recv(struct ipc_chan *c, struct ipc_msg *m)
 	mh.msg_iovlen = 1;
 	mh.msg_control = cm.buf;
 	mh.msg_controllen = sizeof(cm.buf);
+	/*
+	 * Linux reports ECONNRESET once when the peer closed with data still
+	 * unread on its side, ahead of messages still queued for us: read
+	 * again so a peer's last words (a final status) are not lost.
+	 */
 	do {
 		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	} while (n == -1 && errno == EINTR);
+	} while (n == -1 && (errno == EINTR || (errno == ECONNRESET &&
+	    resets++ == 0)));
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return IPC_AGAIN;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <pwd.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,8 +102,12 @@ priv_limits(int flags)
 	/* NPROC 0 stops fork(); root ignores it, so this follows the drop. */
 	if (setrlimit(RLIMIT_NPROC, &zero) == -1)
 		fatal("setrlimit RLIMIT_NPROC");
-	if ((flags & PRIV_NO_FILES) && setrlimit(RLIMIT_FSIZE, &zero) == -1)
-		fatal("setrlimit RLIMIT_FSIZE");
+	if (flags & PRIV_NO_FILES) {
+		/* a stray write to a file fails with EFBIG, not SIGXFSZ */
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &zero) == -1)
+			fatal("setrlimit RLIMIT_FSIZE");
+	}
 #ifdef __linux__
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		fatal("prctl PR_SET_DUMPABLE");

@@ -26,6 +26,7 @@ $(B)/tests/unit/test_hashpolicy: $(call obj,tests/unit/test_hashpolicy.c \
 UNIT_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 $(UNIT_BINS):
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit-tests: $(UNIT_BINS)
