@@ -171,7 +171,8 @@ child_count(struct parent *p, int role, int state)
 void
 child_release(struct child *c)
 {
-	ipc_chan_close(&c->chan);
+	if (c->state != CH_FREE)
+		ipc_chan_close(&c->chan);
 	memset(c, 0, sizeof(*c));
 	c->chan.fd = -1;
 	c->state = CH_FREE;

@@ -163,6 +163,7 @@ main(int argc, char *argv[])
 	const char *conffile = SYSCONFDIR "/pop3d.conf";
 	int ch, foreground = 0, checkonly = 0;
 	struct parent *p = &parent;
+	size_t i;
 
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
@@ -200,6 +201,8 @@ main(int argc, char *argv[])
 	    8;
 	if ((p->children = calloc(p->nchildren, sizeof(*p->children))) == NULL)
 		fatal("calloc");
+	for (i = 0; i < p->nchildren; i++)
+		child_release(&p->children[i]);
 	if (!foreground) {
 		log_init("pop3d", 0, p->verbose);
 		if (daemon(0, 0) == -1)

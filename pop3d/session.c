@@ -69,7 +69,7 @@ session_flush(struct session *s)
 	size_t off = 0;
 	uint64_t deadline = monotonic_ms() + s->conf.idle_timeout_ms;
 
-	while (off < s->outlen && s->end_reason == NULL) {
+	while (off < s->outlen && !s->conn_dead) {
 		ssize_t n = send(s->client, s->out + off, s->outlen - off,
 		    MSG_NOSIGNAL);
 		struct pollfd pfd = { s->client, POLLOUT, 0 };
@@ -81,17 +81,19 @@ session_flush(struct session *s)
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			session_end(s, "write error");
+			s->conn_dead = 1;
 			break;
 		}
 		if (ms_until(deadline) == 0) {
 			session_end(s, "write timeout");
+			s->conn_dead = 1;
 			break;
 		}
 		if (poll(&pfd, 1, ms_until(deadline)) == -1 && errno != EINTR)
 			fatal("poll");
 	}
 	s->outlen = 0;
-	return s->end_reason == NULL ? 0 : -1;
+	return s->conn_dead ? -1 : 0;
 }
 
 /* Makes room for n more output bytes, flushing if needed. */
@@ -102,7 +104,7 @@ session_out_reserve(struct session *s, size_t n)
 		fatalx("output reservation of %zu bytes", n);
 	if (sizeof(s->out) - s->outlen < n)
 		return session_flush(s);
-	return s->end_reason == NULL ? 0 : -1;
+	return s->conn_dead ? -1 : 0;
 }
 
 void
@@ -138,6 +140,7 @@ fill_input(struct session *s, uint64_t deadline)
 		n = recv(s->client, s->in + s->inlen,
 		    sizeof(s->in) - s->inlen, 0);
 		if (n > 0) {
+			s->inlen += n;
 			s->bytes_in += n;
 			return n;
 		}

@@ -40,6 +40,7 @@ struct session {
 	uint64_t	 bytes_in, bytes_out, started_ms;
 	uint64_t	 login_deadline;	/* AUTHORIZATION ends by then */
 	const char	*end_reason;		/* set when the session ends */
+	int		 conn_dead;		/* client unreachable: no writes */
 
 	uint8_t		 in[SESSION_IN_BUF];
 	size_t		 inlen;

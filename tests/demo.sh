@@ -46,8 +46,8 @@ if [ ! -s "$run/users" ]; then
 	    demo@example.org >/dev/null
 fi
 
-if [ ! -d "$mbox/cur" ] || [ -z "$(ls -A "$mbox/cur" "$mbox/new")" ]; then
-	mkdir -p "$mbox/cur" "$mbox/new" "$mbox/tmp"
+mkdir -p "$mbox/cur" "$mbox/new" "$mbox/tmp"
+if [ -z "$(find "$mbox/cur" "$mbox/new" -type f | head -n 1)" ]; then
 	now=$(date +%s)
 	cat > "$mbox/new/$now.M1P1.demo" <<MSG
 From: pop3d demo <postmaster@example.org>
