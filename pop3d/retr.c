@@ -29,7 +29,7 @@ retr_send(struct session *s, int fd, int64_t lines)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("session %u: reading message", s->id);
+			log_warn("reading message");
 			return -1;
 		}
 		if (n == 0)

@@ -270,8 +270,8 @@ session_bad_command(struct session *s, const char *reply)
 		session_reply(s, "-ERR %s", reply);
 	if (++s->bad_commands >= s->conf.max_bad_commands) {
 		session_reply(s, "-ERR Too many bad commands");
-		log_info("session %u: %s port %u: too many bad commands",
-		    s->id, s->peer, s->peer_port);
+		log_info("%s port %u: too many bad commands", s->peer,
+		    s->peer_port);
 		session_end(s, "too many bad commands");
 	}
 }
@@ -324,8 +324,8 @@ session_run(struct session *s)
 		}
 	}
 	session_flush(s);
-	log_info("session %u: %s%s%s from %s port %u ended: %s; %u commands, "
-	    "%llu bytes in, %llu bytes out, %llu ms", s->id,
+	log_info("%s%s%s from %s port %u ended: %s; %u commands, "
+	    "%llu bytes in, %llu bytes out, %llu ms",
 	    s->state == ST_TRANSACTION ? "user " : "",
 	    s->state == ST_TRANSACTION ? s->user : "",
 	    s->state == ST_TRANSACTION ? "" : "unauthenticated",

@@ -68,7 +68,7 @@ receive_client(struct session *s)
 		fatal("client socket");
 	ipc_chan_init(&s->authd, m.fds[1], ROLE_SESSION, ROLE_AUTHD, "authd");
 	if (ipc_send_hello(&s->authd) == -1)
-		log_warn("session %u: authd channel", s->id);
+		log_warn("authd channel");
 }
 
 int
