@@ -4,6 +4,8 @@
  * stuffing, which is what LIST and STAT must report; storaged computes the
  * same number from the file, and tests compare the two.
  */
+#include <string.h>
+
 #include "dotstuff.h"
 
 void
@@ -42,6 +44,24 @@ end_of_line(struct dotstuff *ds)
 	ds->prev_cr = 0;
 }
 
+/* Copies ordinary bytes up to the next LF in one go: the hot path. */
+static size_t
+copy_run(struct dotstuff *ds, const uint8_t *in, size_t inlen, uint8_t *out,
+    size_t room)
+{
+	const uint8_t *nl;
+	size_t run = inlen < room ? inlen : room;
+
+	if ((nl = memchr(in, '\n', run)) != NULL)
+		run = nl - in;
+	memcpy(out, in, run);
+	ds->payload += run;
+	ds->line_len += run;
+	ds->prev_cr = in[run - 1] == '\r';
+	ds->at_bol = 0;
+	return run;
+}
+
 /*
  * Encodes up to `inlen' bytes into `out' (each input byte needs at most two
  * output bytes).  Returns the bytes written; *consumed says how much input
@@ -51,12 +71,10 @@ size_t
 dotstuff_feed(struct dotstuff *ds, const uint8_t *in, size_t inlen,
     uint8_t *out, size_t outsz, size_t *consumed)
 {
-	size_t i, o = 0;
+	size_t i = 0, o = 0, n;
 
-	for (i = 0; i < inlen && !ds->done && outsz - o >= 2; i++) {
-		uint8_t c = in[i];
-
-		if (c == '\n') {
+	while (i < inlen && !ds->done && outsz - o >= 2) {
+		if (in[i] == '\n') {
 			if (!ds->prev_cr) {
 				out[o++] = '\r';
 				ds->payload++;
@@ -64,15 +82,14 @@ dotstuff_feed(struct dotstuff *ds, const uint8_t *in, size_t inlen,
 			out[o++] = '\n';
 			ds->payload++;
 			end_of_line(ds);
+			i++;
 			continue;
 		}
-		if (ds->at_bol && c == '.')
-			out[o++] = '.';
-		out[o++] = c;
-		ds->payload++;
-		ds->line_len++;
-		ds->prev_cr = c == '\r';
-		ds->at_bol = 0;
+		if (ds->at_bol && in[i] == '.')
+			out[o++] = '.';		/* the stuffing dot */
+		n = copy_run(ds, in + i, inlen - i, out + o, outsz - o);
+		i += n;
+		o += n;
 	}
 	*consumed = i;
 	return o;

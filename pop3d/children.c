@@ -178,14 +178,21 @@ child_release(struct child *c)
 	c->state = CH_FREE;
 }
 
+/* Never signals pid 0 or -1 (the process group, or every process). */
+void
+child_kill(struct child *c, int sig)
+{
+	if (c->state != CH_FREE && c->pid > 0)
+		kill(c->pid, sig);
+}
+
 void
 child_signal_all(struct parent *p, int sig)
 {
 	size_t i;
 
 	for (i = 0; i < p->nchildren; i++)
-		if (p->children[i].state != CH_FREE)
-			kill(p->children[i].pid, sig);
+		child_kill(&p->children[i], sig);
 }
 
 /* Sends to a child; a child that cannot take a message is killed. */
@@ -196,6 +203,6 @@ child_send(struct child *c, struct ipc_msg *m)
 		return 0;
 	log_warn("%s: sending %s", c->label, ipc_type_name(m->type));
 	ipc_chan_close(&c->chan);
-	kill(c->pid, SIGKILL);
+	child_kill(c, SIGKILL);
 	return -1;
 }

@@ -311,7 +311,7 @@ child_input(struct parent *p, struct child *c)
 		return;
 	ipc_chan_close(&c->chan);
 	if (r == IPC_BAD)
-		kill(c->pid, SIGKILL);
+		child_kill(c, SIGKILL);
 }
 
 static void

@@ -59,6 +59,7 @@ struct child	*child_by_pid(struct parent *, pid_t);
 struct child	*child_ready_session(struct parent *);
 size_t		 child_count(struct parent *, int, int);
 void		 child_release(struct child *);
+void		 child_kill(struct child *, int);
 void		 child_signal_all(struct parent *, int);
 int		 child_send(struct child *, struct ipc_msg *);
 
