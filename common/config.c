@@ -88,9 +88,6 @@ config_defaults(struct config *c)
 	strlcpy(c->auth_user, "_pop3auth", sizeof(c->auth_user));
 	strlcpy(c->empty_dir, "/var/empty", sizeof(c->empty_dir));
 	strlcpy(c->libexec_dir, LIBEXECDIR, sizeof(c->libexec_dir));
-	if (gethostname(c->hostname, sizeof(c->hostname)) == -1)
-		strlcpy(c->hostname, "localhost", sizeof(c->hostname));
-	c->hostname[sizeof(c->hostname) - 1] = '\0';
 	c->pool_size = 8;
 	c->max_sessions = 512;
 	c->auth_workers = 2;

@@ -33,7 +33,7 @@ struct config {
 	char		auth_user[CONFIG_NAME_MAX];
 	char		empty_dir[PATH_MAX];
 	char		libexec_dir[PATH_MAX];
-	char		hostname[256];		/* for the greeting */
+	char		hostname[256];		/* greeting; empty: none */
 
 	uint32_t	pool_size;		/* idle, pre-spawned sessions */
 	uint32_t	max_sessions;

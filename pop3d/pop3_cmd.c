@@ -40,7 +40,10 @@ mbox_error(uint32_t code)
 void
 pop3_greeting(struct session *s)
 {
-	session_reply(s, "+OK POP3 server ready");
+	if (s->conf.hostname[0] != '\0')
+		session_reply(s, "+OK %s POP3 server ready", s->conf.hostname);
+	else
+		session_reply(s, "+OK POP3 server ready");
 }
 
 /* storaged died or spoke out of turn: nothing sensible can follow. */
