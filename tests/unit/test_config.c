@@ -76,7 +76,7 @@ test_defaults(void)
 	CHECK_STR(conf.empty_dir, "/var/empty");
 	CHECK(conf.users_file[0] == '/');
 	CHECK(conf.libexec_dir[0] == '/');
-	CHECK(conf.hostname[0] != '\0');
+	CHECK(conf.hostname[0] == '\0');	/* greeting names no host */
 
 	/* the smallest valid file: one listen line, defaults elsewhere */
 	CHECK(parse(LISTEN) == 0);
