@@ -5,7 +5,6 @@
  * whitespace, nothing past the digits, and nothing above the caller's bound.
  */
 #include <sys/types.h>
-#include <sys/resource.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,17 +50,11 @@ fd_move(int fd, int to)
 	return 0;
 }
 
+/* closefrom(3): glibc 2.34+ and OpenBSD; one close_range() on Linux. */
 void
 fd_close_from(int lowfd)
 {
-	struct rlimit rl;
-	int fd, max = 1024;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < 65536)
-		max = (int)rl.rlim_cur;
-	for (fd = lowfd; fd < max; fd++)
-		close(fd);
+	closefrom(lowfd);
 }
 
 int

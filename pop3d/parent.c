@@ -398,13 +398,18 @@ shutdown_children(struct parent *p)
 	child_signal_all(p, SIGKILL);
 }
 
+/*
+ * The poll set holds only live descriptors (poll refuses more entries than
+ * RLIMIT_NOFILE); who[] maps each child entry back to its table slot.
+ */
 void
 parent_loop(struct parent *p)
 {
 	struct pollfd *pfd;
-	size_t n, i, nfds = 1 + MAX_LISTENERS + p->nchildren;
+	size_t *who, n, i, first, nfds = 1 + MAX_LISTENERS + p->nchildren;
 
-	if ((pfd = calloc(nfds, sizeof(*pfd))) == NULL)
+	if ((pfd = calloc(nfds, sizeof(*pfd))) == NULL ||
+	    (who = calloc(nfds, sizeof(*who))) == NULL)
 		fatal("calloc");
 	while (!quit) {
 		if (p->authd == NULL && monotonic_ms() >= p->authd_restart_at)
@@ -415,9 +420,15 @@ parent_loop(struct parent *p)
 		for (i = 0; i < (size_t)p->nlisten; i++)
 			pfd[n++] = (struct pollfd){ can_accept(p) ?
 			    p->listen_fd[i] : -1, POLLIN, 0 };
-		for (i = 0; i < p->nchildren; i++)
+		first = n;
+		for (i = 0; i < p->nchildren; i++) {
+			if (p->children[i].state == CH_FREE ||
+			    p->children[i].chan.fd == -1)
+				continue;
+			who[n] = i;
 			pfd[n++] = (struct pollfd){ p->children[i].chan.fd,
 			    POLLIN, 0 };
+		}
 		if (poll(pfd, n, poll_timeout(p)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -425,10 +436,10 @@ parent_loop(struct parent *p)
 		}
 		if (pfd[0].revents)
 			signal_input(p);
-		for (i = 0; i < p->nchildren; i++)
-			if (pfd[1 + p->nlisten + i].revents &&
-			    p->children[i].chan.fd != -1)
-				child_input(p, &p->children[i]);
+		for (i = first; i < n; i++)
+			if (pfd[i].revents &&
+			    p->children[who[i]].chan.fd == pfd[i].fd)
+				child_input(p, &p->children[who[i]]);
 		for (i = 0; i < (size_t)p->nlisten; i++)
 			while (pfd[1 + i].revents && can_accept(p) &&
 			    accept_one(p, p->listen_fd[i],
@@ -437,5 +448,6 @@ parent_loop(struct parent *p)
 	}
 	log_info("shutting down");
 	shutdown_children(p);
+	free(who);
 	free(pfd);
 }

@@ -6,6 +6,7 @@
  * fatal with a message that names the thing and the cause.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netdb.h>
@@ -157,6 +158,30 @@ check_users(struct parent *p)
 	priv_check_dir(p->conf.empty_dir, 0, PRIV_DIR_ROOT_OWNED);
 }
 
+/*
+ * Each child costs the parent one channel descriptor; make sure the
+ * configured limits fit under RLIMIT_NOFILE instead of failing under load.
+ */
+static void
+check_fd_limit(struct parent *p)
+{
+	struct rlimit rl;
+	rlim_t need = p->nchildren + MAX_LISTENERS + 32;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit RLIMIT_NOFILE");
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+			fatalx("max_sessions %u needs %llu descriptors, but "
+			    "RLIMIT_NOFILE allows %llu", p->conf.max_sessions,
+			    (unsigned long long)need,
+			    (unsigned long long)rl.rlim_max);
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("setrlimit RLIMIT_NOFILE");
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -203,6 +228,7 @@ main(int argc, char *argv[])
 		fatal("calloc");
 	for (i = 0; i < p->nchildren; i++)
 		child_release(&p->children[i]);
+	check_fd_limit(p);
 	if (!foreground) {
 		log_init("pop3d", 0, p->verbose);
 		if (daemon(0, 0) == -1)
