@@ -272,16 +272,23 @@ grant(struct parent *p, struct ipc_msg *m)
 static void
 child_log(struct child *c, struct ipc_msg *m)
 {
-	char text[IPC_MAX_STR + 1], safe[IPC_MAX_STR + 1];
+	char text[IPC_MAX_STR + 1];
 	uint32_t prio;
+	size_t i;
 
 	if (ipc_get_u32(m, &prio) == -1 || ipc_get_str(m, text,
 	    sizeof(text)) == -1 || ipc_get_end(m) == -1)
 		return;
 	if (prio > LOG_DEBUG)
 		prio = LOG_DEBUG;
-	str_escape(safe, sizeof(safe), text, strlen(text));
-	log_emit(prio, c->label, safe);
+	/*
+	 * Children escape what they log; a compromised one must still not
+	 * forge log lines, so control bytes are replaced, not re-escaped.
+	 */
+	for (i = 0; text[i] != '\0'; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			text[i] = '?';
+	log_emit(prio, c->label, text);
 }
 
 /* Reads what a child sent; a violation closes its channel and kills it. */
@@ -337,7 +344,8 @@ reap(struct parent *p)
 			p->authd_restart_at = now - c->started_ms <
 			    AUTHD_QUICK_DEATH_MS ? now +
 			    AUTHD_RESTART_DELAY_MS : now;
-			log_warnx("authd exited, restarting");
+			if (!quit)
+				log_warnx("authd exited, restarting");
 		}
 		if (c->role == ROLE_SESSION && c->state == CH_STARTING) {
 			/* cannot confine itself: do not fork in a tight loop */

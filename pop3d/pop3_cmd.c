@@ -157,6 +157,9 @@ cmd_user(struct session *s, struct pop3_cmd *c)
 	s->have_user = 1;
 	s->user_valid = username_canonical(c->argv[0], s->user,
 	    sizeof(s->user)) == 0;
+	/* for log lines only: escaped and cut short */
+	str_escape(s->user_raw, sizeof(s->user_raw), c->argv[0],
+	    strlen(c->argv[0]));
 	session_reply(s, "+OK");
 	return 0;
 }
@@ -183,8 +186,12 @@ open_mailbox(struct session *s)
 	ipc_chan_init(&s->storaged, m.fds[0], ROLE_SESSION, ROLE_STORAGED,
 	    "storaged");
 	strlcpy(s->user, user, sizeof(s->user));
-	if (ipc_send_hello(&s->storaged) == -1 ||
-	    session_wait(s, &s->storaged, &m, SESSION_IPC_TIMEOUT_MS) !=
+	/*
+	 * storaged may already have answered [IN-USE] and exited, so a
+	 * failed HELLO is not the end: its status may still be queued.
+	 */
+	(void)ipc_send_hello(&s->storaged);
+	if (session_wait(s, &s->storaged, &m, SESSION_IPC_TIMEOUT_MS) !=
 	    IPC_OK || mbox_status(&m, &code, &count, &octets) == -1) {
 		storage_lost(s);
 		return;
@@ -243,6 +250,9 @@ cmd_pass(struct session *s, struct pop3_cmd *c)
 	s->have_user = 0;
 	if (!s->user_valid || strlen(c->rest) > IPC_MAX_STR) {
 		/* never reaches authd; answers like any other failure */
+		log_info("%s port %u: authentication failed for %s (%s)",
+		    s->peer, s->peer_port, s->user_raw, s->user_valid ?
+		    "password too long" : "invalid user name");
 		session_delay(s, s->conf.auth_fail_delay_ms);
 		auth_failed(s);
 		return 0;

@@ -452,7 +452,8 @@ mailbox_scan(struct mailbox *mb, int dirfd, uint32_t max, uint32_t *seen)
 		    max);
 		return MBOX_TOOBIG;
 	}
-	qsort(mb->msgs, mb->count, sizeof(*mb->msgs), cmp_msg);
+	if (mb->count > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(mb->msgs, mb->count, sizeof(*mb->msgs), cmp_msg);
 	dedupe(mb);
 	size_all(mb);
 	if (nskipped > SKIP_LOG_MAX)
