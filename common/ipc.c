@@ -422,8 +422,12 @@ ipc_recv(struct ipc_chan *c, struct ipc_msg *m)
 		why = "oversized message";
 	else if (n == 0 && m->nfds == 0)
 		return IPC_EOF;
-	if (why == NULL && ipc_decode(c, buf, n, m, &why) == IPC_OK)
+	if (why == NULL && ipc_decode(c, buf, n, m, &why) == IPC_OK) {
+		/* the datagram may carry a password: keep only m's copy */
+		explicit_bzero(buf, n);
 		return IPC_OK;
+	}
+	explicit_bzero(buf, sizeof(buf));
 	log_warnx("channel %s: %s from %s (type %u), dropping channel",
 	    c->name, why, ipc_role_name(c->peer_role), m->type);
 	ipc_msg_close_fds(m);

@@ -63,7 +63,7 @@ log_emit(int prio, const char *who, const char *text)
 		syslog(prio, "%s", text);
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(int prio, const char *fmt, va_list ap, int with_errno)
 {
 	char line[1024];
