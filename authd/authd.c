@@ -95,13 +95,6 @@ static struct authd {
 
 static void	 session_drop(struct authd *, size_t, const char *);
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: pop3d-authd -f config [-v]\n");
-	exit(1);
-}
-
 /* -- the users file ------------------------------------------------------ */
 
 static void
@@ -706,22 +699,9 @@ int
 main(int argc, char *argv[])
 {
 	const char *conffile = SYSCONFDIR "/pop3d.conf";
-	int ch, verbose = 0;
+	int verbose = 0;
 
-	while ((ch = getopt(argc, argv, "f:v")) != -1) {
-		switch (ch) {
-		case 'f':
-			conffile = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
+	role_getopt(argc, argv, "pop3d-authd", &conffile, &verbose);
 	log_init("pop3d-authd", 1, verbose);
 	startup(&ad, conffile);
 	loop(&ad);

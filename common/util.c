@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +49,32 @@ fd_move(int fd, int to)
 		return -1;
 	close(fd);
 	return 0;
+}
+
+/*
+ * The command line every child role takes from the parent:
+ * [-v] [-f file].  Anything else is a usage error.
+ */
+void
+role_getopt(int argc, char *argv[], const char *name, const char **conffile,
+    int *verbose)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "f:v")) != -1) {
+		switch (ch) {
+		case 'f':
+			*conffile = optarg;
+			break;
+		case 'v':
+			*verbose = 1;
+			break;
+		default:
+			errx(1, "usage: %s [-v] -f file", name);
+		}
+	}
+	if (optind != argc)
+		errx(1, "usage: %s [-v] -f file", name);
 }
 
 /* closefrom(3): glibc 2.34+ and OpenBSD; one close_range() on Linux. */

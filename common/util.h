@@ -21,6 +21,8 @@ int	parse_u32(const char *, uint32_t, uint32_t *);
 int	parse_size(const char *, uint64_t *);
 int	parse_duration_ms(const char *, uint64_t *);
 
+void	role_getopt(int, char *[], const char *, const char **, int *);
+
 uint64_t	monotonic_ms(void);
 size_t		str_escape(char *, size_t, const char *, size_t);
 void		str_lower(char *);

@@ -7,7 +7,6 @@
  */
 #include <sys/types.h>
 
-#include <err.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,20 +74,9 @@ int
 main(int argc, char *argv[])
 {
 	const char *conffile = SYSCONFDIR "/pop3d.conf";
-	int ch, verbose = 0;
+	int verbose = 0;
 
-	while ((ch = getopt(argc, argv, "f:v")) != -1) {
-		switch (ch) {
-		case 'f':
-			conffile = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			errx(1, "usage: pop3d-session [-v] -f file");
-		}
-	}
+	role_getopt(argc, argv, "pop3d-session", &conffile, &verbose);
 	log_init("pop3d-session", 1, verbose);
 	if (config_load(&sess.conf, conffile) == -1)
 		fatalx("%s: configuration not usable", conffile);
