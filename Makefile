@@ -35,9 +35,11 @@ endif
 
 COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 	  common/config.c common/privdrop.c common/username.c
-POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c
+POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
+	  pop3d/tls_material.c
 SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c \
-	  pop3d/pop3_parse.c pop3d/retr.c common/dotstuff.c
+	  pop3d/pop3_parse.c pop3d/retr.c pop3d/session_tls.c pop3d/sasl.c \
+	  pop3d/tls_material.c common/dotstuff.c
 AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c
 STORAGED = storaged/storaged.c storaged/mailbox_maildir.c \
 	  storaged/maildir_name.c
@@ -55,9 +57,9 @@ $(B)/obj/%.o: %.c
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/pop3d: $(call obj,$(POP3D) $(COMMON))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(LDLIBS)
 $(B)/pop3d-session: $(call obj,$(SESSION) $(COMMON))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(LDLIBS)
 $(B)/pop3d-authd: $(call obj,$(AUTHD) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/pop3d-storaged: $(call obj,$(STORAGED) $(COMMON))

@@ -478,7 +478,8 @@ read_request(struct authd *a, size_t i, struct ipc_msg *m, int *tempfail)
 	    ipc_get_str(m, user, sizeof(user)) == -1 ||
 	    ipc_get_str(m, j->v.password, sizeof(j->v.password)) == -1 ||
 	    ipc_get_end(m) == -1;
-	if (bad || strcmp(mech, "USER") != 0) {
+	if (bad || (strcmp(mech, "USER") != 0 &&
+	    strcmp(mech, "PLAIN") != 0)) {
 		log_warnx("session %u: %s", a->ch[i].session, bad ?
 		    "malformed AUTH_REQUEST" : "unsupported mechanism");
 		sodium_memzero(j, sizeof(*j));

@@ -63,6 +63,7 @@ static const struct keyword keywords[] = {
 	PATH("empty_dir", empty_dir),
 	STR("hostname", hostname),
 	MS("idle_timeout", idle_timeout_ms, 1000, 24 * 3600 * 1000ULL),
+	STR("implementation", implementation),
 	PATH("libexec_dir", libexec_dir),
 	{ "listen", C_LISTEN, 0, 0, 0, 0 },
 	MS("login_timeout", login_timeout_ms, 1000, 3600 * 1000ULL),
@@ -74,6 +75,14 @@ static const struct keyword keywords[] = {
 	U32("max_sessions", max_sessions, 1, 100000),
 	U32("pool_size", pool_size, 0, 1000),
 	STR("session_user", session_user),
+	PATH("tls_cert", tls_cert),
+	STR("tls_ciphers", tls_ciphers),
+	MS("tls_handshake_timeout", tls_handshake_timeout_ms, 1000,
+	    600 * 1000ULL),
+	PATH("tls_key", tls_key),
+	STR("tls_protocols", tls_protocols),
+	MS("tls_ticket_lifetime", tls_ticket_lifetime_ms, 0,
+	    24 * 3600 * 1000ULL),
 	PATH("users", users_file),
 };
 
@@ -99,9 +108,25 @@ config_defaults(struct config *c)
 	c->argon2_time = 2;
 	c->argon2_max_memory = 256 * MiB;
 	c->argon2_max_time = 8;
+	strlcpy(c->tls_protocols, "secure", sizeof(c->tls_protocols));
+	strlcpy(c->tls_ciphers, "secure", sizeof(c->tls_ciphers));
+	c->tls_handshake_timeout_ms = 30 * 1000;
+	c->tls_ticket_lifetime_ms = 2 * 3600 * 1000;
 	c->auth_fail_delay_ms = 2000;
 	c->login_timeout_ms = 120 * 1000;
 	c->idle_timeout_ms = 600 * 1000;
+}
+
+/* For the unit tests: bsearch() needs the table sorted. */
+int
+config_keywords_sorted(void)
+{
+	size_t i;
+
+	for (i = 1; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcmp(keywords[i - 1].name, keywords[i].name) >= 0)
+			return 0;
+	return 1;
 }
 
 static int
@@ -139,10 +164,18 @@ set_listen(struct config *c, char **av, int ac, const char **why)
 	for (i = 2; i < ac; i++) {
 		if (strcmp(av[i], "allow-plaintext") == 0)
 			l->flags |= LISTEN_F_PLAINTEXT_OK;
+		else if (strcmp(av[i], "tls") == 0)
+			l->flags |= LISTEN_F_TLS;
+		else if (strcmp(av[i], "starttls") == 0)
+			l->flags |= LISTEN_F_STARTTLS;
 		else {
 			*why = "unknown listen option";
 			return -1;
 		}
+	}
+	if ((l->flags & LISTEN_F_TLS) && (l->flags & LISTEN_F_STARTTLS)) {
+		*why = "a listener is either tls or starttls";
+		return -1;
 	}
 	c->nlisten++;
 	return 0;
@@ -303,6 +336,17 @@ mailbox_template_ok(const char *t)
 	return strcspn(d, "/@") < (size_t)(n - d);
 }
 
+int
+config_uses_tls(const struct config *c)
+{
+	int i;
+
+	for (i = 0; i < c->nlisten; i++)
+		if (c->listen[i].flags & (LISTEN_F_TLS | LISTEN_F_STARTTLS))
+			return 1;
+	return 0;
+}
+
 static int
 check_consistency(struct config *c, const char *name)
 {
@@ -313,6 +357,12 @@ check_consistency(struct config *c, const char *name)
 	if (!mailbox_template_ok(c->mailbox)) {
 		log_warnx("%s: mailbox must be an absolute path naming the "
 		    "user: %%u, or %%d and %%n with '/' or '@' between them", name);
+		return -1;
+	}
+	if (config_uses_tls(c) && (c->tls_cert[0] == '\0' ||
+	    c->tls_key[0] == '\0')) {
+		log_warnx("%s: tls and starttls listeners need tls_cert and "
+		    "tls_key", name);
 		return -1;
 	}
 	if (c->argon2_memory > c->argon2_max_memory ||

@@ -48,6 +48,14 @@ struct config {
 	uint64_t	argon2_max_memory;	/* ceiling for stored hashes */
 	uint32_t	argon2_max_time;
 
+	char		tls_cert[PATH_MAX];	/* PEM chain */
+	char		tls_key[PATH_MAX];	/* PEM key, mode 0600/0400 */
+	char		tls_protocols[64];	/* libtls syntax */
+	char		tls_ciphers[256];
+	uint64_t	tls_handshake_timeout_ms;
+	uint64_t	tls_ticket_lifetime_ms;	/* 0: no session tickets */
+	char		implementation[64];	/* CAPA; empty: not sent */
+
 	uint64_t	auth_fail_delay_ms;
 	uint64_t	login_timeout_ms;	/* AUTHORIZATION state */
 	uint64_t	idle_timeout_ms;	/* TRANSACTION state */
@@ -56,6 +64,8 @@ struct config {
 void	config_defaults(struct config *);
 int	config_parse_buf(struct config *, const char *, const char *, size_t);
 int	config_load(struct config *, const char *);
+int	config_uses_tls(const struct config *);
+int	config_keywords_sorted(void);
 int	config_mailbox_path(const struct config *, const char *, char *,
 	    size_t);
 

@@ -109,7 +109,9 @@ enum mbox_status {
 #define MBOX_FILE_CRLF		0x1
 
 /* listener flags in IPC_SESSION_CLIENT */
-#define LISTEN_F_PLAINTEXT_OK	0x1
+#define LISTEN_F_PLAINTEXT_OK	0x1	/* login allowed before TLS */
+#define LISTEN_F_TLS		0x2	/* implicit TLS (RFC 8314) */
+#define LISTEN_F_STARTTLS	0x4	/* STLS offered (RFC 2595) */
 
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		8192

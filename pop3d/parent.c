@@ -11,6 +11,7 @@
 #include <netdb.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +56,79 @@ spawn_authd(struct parent *p)
 		p->authd_restart_at = monotonic_ms() + AUTHD_RESTART_DELAY_MS;
 }
 
+/* A session gets its TLS material through a pipe on descriptor 4. */
+static struct child *
+spawn_session(struct parent *p)
+{
+	struct child *c;
+	int pfd[2];
+
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		log_warn("pipe");
+		return NULL;
+	}
+	c = child_spawn(p, ROLE_SESSION, &pfd[0], 1);
+	close(pfd[0]);
+	if (c == NULL) {
+		close(pfd[1]);
+		return NULL;
+	}
+	c->generation = p->tls_generation;
+	if (parent_tls_send(p, pfd[1]) == -1)
+		child_kill(c, SIGKILL);
+	return c;
+}
+
+/*
+ * Idle sessions hold the TLS material of their spawn; after a reload or a
+ * ticket-key rotation they are replaced so new clients get the new one.
+ */
+static void
+recycle_idle_sessions(struct parent *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nchildren; i++) {
+		struct child *c = &p->children[i];
+
+		if (c->role == ROLE_SESSION && (c->state == CH_READY ||
+		    c->state == CH_STARTING) &&
+		    c->generation != p->tls_generation) {
+			ipc_chan_close(&c->chan);	/* it exits on EOF */
+			c->state = CH_RETIRING;
+		}
+	}
+}
+
+static void
+rotate_ticket_keys(struct parent *p)
+{
+	uint64_t life = p->conf.tls_ticket_lifetime_ms;
+
+	if (!p->tls_ready || life == 0 ||
+	    monotonic_ms() - p->ticket_rotated_ms < life)
+		return;
+	parent_tls_rotate(p);
+	log_info("TLS ticket key rotated");
+	recycle_idle_sessions(p);
+}
+
+static void
+reload(struct parent *p)
+{
+	if (!p->tls_ready) {
+		log_info("SIGHUP: nothing to reload (no TLS listeners)");
+		return;
+	}
+	if (parent_tls_load(p) == -1) {
+		log_warnx("SIGHUP: TLS certificate or key not reloaded; "
+		    "keeping the ones in use");
+		return;
+	}
+	log_info("SIGHUP: TLS certificate and key reloaded");
+	recycle_idle_sessions(p);
+}
+
 /* Keeps pool_size idle sessions, within the max_sessions budget. */
 static void
 refill_pool(struct parent *p)
@@ -67,7 +141,7 @@ refill_pool(struct parent *p)
 	if (monotonic_ms() < p->pool_backoff_until)
 		return;
 	while (idle < want && all < p->conf.max_sessions + want) {
-		if (child_spawn(p, ROLE_SESSION, NULL, 0) == NULL)
+		if (spawn_session(p) == NULL)
 			break;
 		idle++;
 		all++;
@@ -371,8 +445,7 @@ signal_input(struct parent *p)
 			else if (sig[i] == SIGTERM || sig[i] == SIGINT)
 				quit = 1;
 			else if (sig[i] == SIGHUP)
-				log_info("SIGHUP: reload is not supported "
-				    "yet; restart to apply changes");
+				reload(p);
 		}
 	}
 }
@@ -386,6 +459,9 @@ poll_timeout(struct parent *p)
 		next = p->authd_restart_at;
 	if (p->pool_backoff_until > now && p->pool_backoff_until < next)
 		next = p->pool_backoff_until;
+	if (p->tls_ready && p->conf.tls_ticket_lifetime_ms > 0 &&
+	    p->ticket_rotated_ms + p->conf.tls_ticket_lifetime_ms < next)
+		next = p->ticket_rotated_ms + p->conf.tls_ticket_lifetime_ms;
 	if (next == UINT64_MAX)
 		return -1;
 	return next > now ? (int)(next - now) : 0;
@@ -422,6 +498,7 @@ parent_loop(struct parent *p)
 	while (!quit) {
 		if (p->authd == NULL && monotonic_ms() >= p->authd_restart_at)
 			spawn_authd(p);
+		rotate_ticket_keys(p);
 		refill_pool(p);
 		n = 0;
 		pfd[n++] = (struct pollfd){ p->sig_pipe[0], POLLIN, 0 };

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "tls_material.h"
 
 #define MAX_LISTENERS	(2 * CONFIG_MAX_LISTEN)
 
@@ -19,6 +20,7 @@ enum child_state {
 	CH_FREE = 0,
 	CH_STARTING,		/* spawned, HELLO not yet seen */
 	CH_READY,		/* session: idle in the pool; others: up */
+	CH_RETIRING,		/* session: old TLS material, told to exit */
 	CH_BUSY,		/* session: serving a client */
 	CH_GRANTED		/* session: logged in, storaged started */
 };
@@ -29,6 +31,7 @@ struct child {
 	int		 state;
 	uint32_t	 session;
 	uint64_t	 started_ms;
+	uint32_t	 generation;	/* TLS material it was given */
 	struct ipc_chan	 chan;
 	char		 label[352];	/* log prefix: "session 12" */
 };
@@ -51,6 +54,11 @@ struct parent {
 	uid_t		 mail_uid;
 	gid_t		 mail_gid;
 	int		 sig_pipe[2];
+
+	struct tls_material tls;	/* loaded when tls_ready */
+	int		 tls_ready;
+	uint32_t	 tls_generation;	/* bumped on reload/rotation */
+	uint64_t	 ticket_rotated_ms;
 };
 
 /* children.c */
@@ -62,6 +70,11 @@ void		 child_release(struct child *);
 void		 child_kill(struct child *, int);
 void		 child_signal_all(struct parent *, int);
 int		 child_send(struct child *, struct ipc_msg *);
+
+/* parent_tls.c */
+int	parent_tls_load(struct parent *);
+void	parent_tls_rotate(struct parent *);
+int	parent_tls_send(struct parent *, int);
 
 /* parent.c */
 void	parent_loop(struct parent *);

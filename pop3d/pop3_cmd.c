@@ -5,9 +5,11 @@
  * re-validates them; the session never names a file.
  */
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "sasl.h"
 #include "session.h"
 #include "util.h"
 
@@ -95,6 +97,20 @@ mbox_simple(struct session *s, unsigned int type, int with_n, uint32_t n,
 	return 0;
 }
 
+/* May credentials be sent in this state of this connection? */
+static int
+login_allowed(struct session *s)
+{
+	return s->tls_active || (s->listen_flags & LISTEN_F_PLAINTEXT_OK);
+}
+
+static int
+stls_available(struct session *s)
+{
+	return (s->listen_flags & LISTEN_F_STARTTLS) && !s->tls_active &&
+	    s->tls_server != NULL && s->state == ST_AUTHORIZATION;
+}
+
 static int
 cmd_capa(struct session *s, struct pop3_cmd *c)
 {
@@ -105,12 +121,50 @@ cmd_capa(struct session *s, struct pop3_cmd *c)
 	session_reply(s, "RESP-CODES");
 	session_reply(s, "AUTH-RESP-CODE");
 	session_reply(s, "PIPELINING");
-	if (s->state == ST_AUTHORIZATION &&
-	    (s->listen_flags & LISTEN_F_PLAINTEXT_OK))
+	session_reply(s, "EXPIRE NEVER");
+	if (s->state == ST_AUTHORIZATION && login_allowed(s)) {
 		session_reply(s, "USER");
+		session_reply(s, "SASL PLAIN");
+	}
+	if (stls_available(s))
+		session_reply(s, "STLS");
+	if (s->conf.implementation[0] != '\0')
+		session_reply(s, "IMPLEMENTATION %s", s->conf.implementation);
 	session_reply(s, ".");
 	return 0;
 }
+
+/*
+ * STLS (RFC 2595).  Whatever the client sent after the STLS line is
+ * discarded unread: it arrived in plaintext and must never be executed
+ * as if it came over TLS (CVE-2011-0411).
+ */
+static int
+cmd_stls(struct session *s, struct pop3_cmd *c)
+{
+	UNUSED(c);
+	if (!stls_available(s)) {
+		session_reply(s, "-ERR STLS not available");
+		return 0;
+	}
+	session_reply(s, "+OK Begin TLS negotiation");
+	if (session_flush(s) == -1)
+		return 0;
+	if (s->inlen > 0 || s->discarding)
+		log_warnx("%s port %u: %zu bytes pipelined after STLS "
+		    "discarded", s->peer, s->peer_port, s->inlen);
+	explicit_bzero(s->in, sizeof(s->in));
+	s->inlen = 0;
+	s->discarding = 0;
+	s->have_user = 0;
+	if (session_tls_start(s) == -1)
+		session_end(s, "TLS handshake failed");
+	return 0;
+}
+
+static const char tls_required[] =
+    "-ERR [AUTH] TLS is required before authentication: use STLS or the "
+    "TLS port";
 
 static int
 cmd_noop(struct session *s, struct pop3_cmd *c)
@@ -147,9 +201,8 @@ cmd_quit(struct session *s, struct pop3_cmd *c)
 static int
 cmd_user(struct session *s, struct pop3_cmd *c)
 {
-	if (!(s->listen_flags & LISTEN_F_PLAINTEXT_OK)) {
-		session_reply(s, "-ERR [AUTH] Plaintext authentication is "
-		    "not allowed on this connection");
+	if (!login_allowed(s)) {
+		session_reply(s, "%s", tls_required);
 		return 0;
 	}
 	if (c->bad_spacing)
@@ -216,14 +269,14 @@ auth_failed(struct session *s)
 
 /* Asks authd; the password is wiped from every buffer that held it. */
 static int
-verify_password(struct session *s, const char *pass)
+verify_password(struct session *s, const char *mech, const char *pass)
 {
 	struct ipc_msg m;
 	uint32_t result;
 	int r;
 
 	ipc_msg_init(&m, IPC_AUTH_REQUEST, s->id);
-	ipc_put_str(&m, "USER");
+	ipc_put_str(&m, mech);
 	ipc_put_str(&m, s->user);
 	ipc_put_str(&m, pass);
 	r = ipc_send(&s->authd, &m);
@@ -238,26 +291,22 @@ verify_password(struct session *s, const char *pass)
 	return result;
 }
 
-static int
-cmd_pass(struct session *s, struct pop3_cmd *c)
+/* The common end of PASS and AUTH PLAIN: one verdict, one reply. */
+static void
+login(struct session *s, const char *mech, const char *pass)
 {
 	int result;
 
-	if (!s->have_user) {
-		session_reply(s, "-ERR USER first");
-		return BAD;
-	}
-	s->have_user = 0;
-	if (!s->user_valid || strlen(c->rest) > IPC_MAX_STR) {
+	if (!s->user_valid || strlen(pass) > IPC_MAX_STR) {
 		/* never reaches authd; answers like any other failure */
 		log_info("%s port %u: authentication failed for %s (%s)",
 		    s->peer, s->peer_port, s->user_raw, s->user_valid ?
 		    "password too long" : "invalid user name");
 		session_delay(s, s->conf.auth_fail_delay_ms);
 		auth_failed(s);
-		return 0;
+		return;
 	}
-	result = verify_password(s, c->rest);
+	result = verify_password(s, mech, pass);
 	if (result == AUTH_OK)
 		open_mailbox(s);
 	else if (result == AUTH_FAIL)
@@ -268,7 +317,90 @@ cmd_pass(struct session *s, struct pop3_cmd *c)
 		if (s->authd.fd == -1)
 			session_end(s, "authd unavailable");
 	}
+}
+
+static int
+cmd_pass(struct session *s, struct pop3_cmd *c)
+{
+	if (!login_allowed(s)) {
+		session_reply(s, "%s", tls_required);
+		return 0;
+	}
+	if (!s->have_user) {
+		session_reply(s, "-ERR USER first");
+		return BAD;
+	}
+	s->have_user = 0;
+	login(s, "USER", c->rest);
 	return 0;
+}
+
+/* Checks authzid/authcid of a PLAIN response and sets the user. */
+static int
+plain_identity(struct session *s, const char *authz, const char *authc)
+{
+	char z[USERNAME_MAX];
+
+	s->user_valid = username_canonical(authc, s->user,
+	    sizeof(s->user)) == 0;
+	str_escape(s->user_raw, sizeof(s->user_raw), authc, strlen(authc));
+	if (authz[0] == '\0')
+		return 0;
+	if (!s->user_valid || username_canonical(authz, z, sizeof(z)) == -1 ||
+	    strcmp(z, s->user) != 0) {
+		log_info("%s port %u: AUTH PLAIN for %s with a different "
+		    "authorization identity refused", s->peer, s->peer_port,
+		    s->user_raw);
+		session_reply(s, "-ERR [AUTH] The authorization identity must "
+		    "be empty or the user");
+		return -1;
+	}
+	return 0;
+}
+
+/* AUTH (RFC 5034): PLAIN only, with or without an initial response. */
+static int
+cmd_auth(struct session *s, struct pop3_cmd *c)
+{
+	char line[POP3_LINE_MAX], buf[SASL_PLAIN_MAX];
+	const char *resp, *authz, *authc, *pass;
+	size_t len;
+	int ret = 0;
+
+	if (c->argc == 0) {
+		session_reply(s, "+OK Supported mechanisms follow");
+		session_reply(s, "PLAIN");
+		session_reply(s, ".");
+		return 0;
+	}
+	if (strcasecmp(c->argv[0], "PLAIN") != 0) {
+		session_reply(s, "-ERR Unsupported authentication mechanism");
+		return 0;
+	}
+	if (!login_allowed(s)) {
+		session_reply(s, "%s", tls_required);
+		return 0;
+	}
+	resp = c->argv[1];
+	if (c->argc == 1) {
+		session_reply(s, "+ ");
+		if (session_read_line(s, line, &len) != READ_LINE) {
+			session_reply(s, "-ERR Line too long");
+			return BAD;
+		}
+		resp = line;
+	}
+	if (strcmp(resp, "*") == 0)
+		session_reply(s, "-ERR Authentication cancelled");
+	else if (sasl_plain_decode(resp, buf, sizeof(buf), &authz, &authc,
+	    &pass) == -1) {
+		session_reply(s, "-ERR Malformed SASL PLAIN response");
+		ret = BAD;
+	} else if (plain_identity(s, authz, authc) == 0)
+		login(s, "PLAIN", pass);
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(line, sizeof(line));
+	return ret;
 }
 
 static int
@@ -467,6 +599,7 @@ cmd_rset(struct session *s, struct pop3_cmd *c)
 
 /* sorted by name */
 static const struct command commands[] = {
+	{ "AUTH", AUTH, 0, 2, cmd_auth },
 	{ "CAPA", AUTH | TRANS, 0, 0, cmd_capa },
 	{ "DELE", TRANS, 1, 1, cmd_dele },
 	{ "LIST", TRANS, 0, 1, cmd_list },
@@ -476,6 +609,7 @@ static const struct command commands[] = {
 	{ "RETR", TRANS, 1, 1, cmd_retr },
 	{ "RSET", TRANS, 0, 0, cmd_rset },
 	{ "STAT", TRANS, 0, 0, cmd_stat },
+	{ "STLS", AUTH, 0, 0, cmd_stls },
 	{ "TOP", TRANS, 2, 2, cmd_top },
 	{ "UIDL", TRANS, 0, 1, cmd_uidl },
 	{ "USER", AUTH, 1, 1, cmd_user },

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tls.h>
+
 #include "log.h"
 #include "parent.h"
 #include "privdrop.h"
@@ -211,16 +213,22 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	log_init("pop3d", 1, p->verbose);
+	if (tls_init() == -1)
+		errx(1, "tls_init");
 	if (realpath(conffile, p->conffile) == NULL)
 		err(1, "%s", conffile);
 	if (config_load(&p->conf, p->conffile) == -1)
 		exit(1);
 	if (checkonly) {
+		if (parent_tls_load(p) == -1)
+			exit(1);
 		printf("configuration OK\n");
 		return 0;
 	}
 	check_binaries(p);
 	check_users(p);
+	if (parent_tls_load(p) == -1)
+		fatalx("TLS not usable; see above");
 	bind_listeners(p);
 	p->nchildren = 2 * (size_t)p->conf.max_sessions + p->conf.pool_size +
 	    8;

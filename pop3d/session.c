@@ -20,8 +20,6 @@
 #include "session.h"
 #include "util.h"
 
-enum read_result { READ_LINE, READ_TOO_LONG, READ_END };
-
 void
 session_end(struct session *s, const char *reason)
 {
@@ -63,34 +61,51 @@ check_parent(struct session *s, short revents)
 	}
 }
 
+/*
+ * Waits until the client socket is ready for `events' or the deadline
+ * passes (returns 0), watching the parent for hang-up meanwhile.
+ */
+int
+session_wait_client(struct session *s, short events, uint64_t deadline)
+{
+	struct pollfd pfd[2];
+
+	for (;;) {
+		if (ms_until(deadline) == 0)
+			return 0;
+		pfd[0] = (struct pollfd){ s->client, events, 0 };
+		pfd[1] = (struct pollfd){ s->parent.fd, 0, 0 };
+		if (poll(pfd, 2, ms_until(deadline)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		check_parent(s, pfd[1].revents);
+		if (pfd[0].revents)
+			return 1;
+	}
+}
+
 int
 session_flush(struct session *s)
 {
 	size_t off = 0;
 	uint64_t deadline = monotonic_ms() + s->conf.idle_timeout_ms;
+	short ev;
+	ssize_t n;
 
 	while (off < s->outlen && !s->conn_dead) {
-		ssize_t n = send(s->client, s->out + off, s->outlen - off,
-		    MSG_NOSIGNAL);
-		struct pollfd pfd = { s->client, POLLOUT, 0 };
-
+		n = session_io_write(s, s->out + off, s->outlen - off, &ev);
 		if (n > 0) {
 			off += n;
 			s->bytes_out += n;
-			continue;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		} else if (n != IO_WANT) {
 			session_end(s, "write error");
 			s->conn_dead = 1;
-			break;
-		}
-		if (ms_until(deadline) == 0) {
+		} else if (!session_wait_client(s, ev, deadline)) {
 			session_end(s, "write timeout");
 			s->conn_dead = 1;
-			break;
 		}
-		if (poll(&pfd, 1, ms_until(deadline)) == -1 && errno != EINTR)
-			fatal("poll");
 	}
 	s->outlen = 0;
 	return s->conn_dead ? -1 : 0;
@@ -133,12 +148,12 @@ session_reply(struct session *s, const char *fmt, ...)
 static ssize_t
 fill_input(struct session *s, uint64_t deadline)
 {
-	struct pollfd pfd[2];
 	ssize_t n;
+	short ev;
 
 	for (;;) {
-		n = recv(s->client, s->in + s->inlen,
-		    sizeof(s->in) - s->inlen, 0);
+		n = session_io_read(s, s->in + s->inlen,
+		    sizeof(s->in) - s->inlen, &ev);
 		if (n > 0) {
 			s->inlen += n;
 			s->bytes_in += n;
@@ -148,20 +163,16 @@ fill_input(struct session *s, uint64_t deadline)
 			session_end(s, "client closed connection");
 			return -1;
 		}
-		if (errno != EAGAIN && errno != EINTR) {
+		if (n != IO_WANT) {
 			session_end(s, "read error");
+			s->conn_dead = 1;
 			return -1;
 		}
-		if (ms_until(deadline) == 0) {
+		if (!session_wait_client(s, ev, deadline)) {
 			session_end(s, s->state == ST_AUTHORIZATION ?
 			    "login timeout" : "idle timeout");
 			return -1;
 		}
-		pfd[0] = (struct pollfd){ s->client, POLLIN, 0 };
-		pfd[1] = (struct pollfd){ s->parent.fd, 0, 0 };
-		if (poll(pfd, 2, ms_until(deadline)) == -1 && errno != EINTR)
-			fatal("poll");
-		check_parent(s, pfd[1].revents);
 	}
 }
 
@@ -196,8 +207,8 @@ take_line(struct session *s, char *line, size_t *len)
  * Reads the next command line into `line' (POP3_LINE_MAX bytes).  An
  * over-long line is discarded up to its end and reported once.
  */
-static int
-read_line(struct session *s, char *line, size_t *len)
+int
+session_read_line(struct session *s, char *line, size_t *len)
 {
 	uint64_t deadline = read_deadline(s);
 
@@ -308,9 +319,12 @@ session_run(struct session *s)
 	s->started_ms = monotonic_ms();
 	s->login_deadline = s->started_ms + s->conf.login_timeout_ms;
 	s->state = ST_AUTHORIZATION;
-	pop3_greeting(s);
+	if ((s->listen_flags & LISTEN_F_TLS) && session_tls_start(s) == -1)
+		session_end(s, "TLS handshake failed");
+	else
+		pop3_greeting(s);
 	while (s->end_reason == NULL) {
-		switch (read_line(s, line, &len)) {
+		switch (session_read_line(s, line, &len)) {
 		case READ_LINE:
 			handle_line(s, line, len);
 			explicit_bzero(line, sizeof(line));
@@ -324,6 +338,7 @@ session_run(struct session *s)
 		}
 	}
 	session_flush(s);
+	session_tls_close(s);
 	log_info("%s%s%s from %s port %u ended: %s; %u commands, "
 	    "%llu bytes in, %llu bytes out, %llu ms",
 	    s->state == ST_TRANSACTION ? "user " : "",

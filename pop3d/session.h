@@ -7,6 +7,8 @@
 #ifndef POP3D_SESSION_H
 #define POP3D_SESSION_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +20,11 @@
 #define SESSION_IN_BUF		4096
 #define SESSION_OUT_BUF		(128 * 1024)
 #define SESSION_IPC_TIMEOUT_MS	(60 * 1000)
+#define IO_WANT			(-2)	/* session_io_*: poll, then retry */
+
+enum read_result { READ_LINE, READ_TOO_LONG, READ_END };
+
+struct tls;
 
 enum session_state {
 	ST_AUTHORIZATION = 0x1,
@@ -42,6 +49,9 @@ struct session {
 	uint64_t	 login_deadline;	/* AUTHORIZATION ends by then */
 	const char	*end_reason;		/* set when the session ends */
 	int		 conn_dead;		/* client unreachable: no writes */
+	struct tls	*tls_server;		/* NULL: no certificate */
+	struct tls	*tls;			/* this connection's context */
+	int		 tls_active;
 
 	uint8_t		 in[SESSION_IN_BUF];
 	size_t		 inlen;
@@ -61,6 +71,15 @@ int	session_wait(struct session *, struct ipc_chan *, struct ipc_msg *,
 void	session_end(struct session *, const char *);
 void	session_bad_command(struct session *, const char *);
 void	session_delay(struct session *, uint64_t);
+int	session_wait_client(struct session *, short, uint64_t);
+int	session_read_line(struct session *, char *, size_t *);
+
+/* session_tls.c */
+void	session_tls_load(struct session *, int);
+int	session_tls_start(struct session *);
+void	session_tls_close(struct session *);
+ssize_t	session_io_read(struct session *, void *, size_t, short *);
+ssize_t	session_io_write(struct session *, const void *, size_t, short *);
 
 /* pop3_cmd.c */
 void	pop3_dispatch(struct session *, struct pop3_cmd *);

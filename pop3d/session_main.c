@@ -13,12 +13,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tls.h>
+
+#include <sodium.h>
+
 #include "log.h"
 #include "privdrop.h"
 #include "session.h"
 #include "util.h"
 
 #define PARENT_FD	3
+#define TLS_FD		4	/* TLS material, read once */
 
 static struct session sess;
 
@@ -78,12 +83,15 @@ main(int argc, char *argv[])
 
 	role_getopt(argc, argv, "pop3d-session", &conffile, &verbose);
 	log_init("pop3d-session", 1, verbose);
+	if (sodium_init() == -1 || tls_init() == -1)
+		fatalx("library initialisation failed");
 	if (config_load(&sess.conf, conffile) == -1)
 		fatalx("%s: configuration not usable", conffile);
 	ipc_chan_init(&sess.parent, PARENT_FD, ROLE_SESSION, ROLE_PARENT,
 	    "parent");
 	ipc_chan_init(&sess.storaged, -1, ROLE_SESSION, ROLE_STORAGED,
 	    "storaged");
+	session_tls_load(&sess, TLS_FD);
 	confine(&sess);
 	log_to_channel(&sess.parent);
 	if (ipc_send_hello(&sess.parent) == -1)

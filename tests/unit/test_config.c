@@ -529,7 +529,36 @@ test_mailbox_path(void)
 	}
 }
 
-TEST_MAIN("config", test_defaults, test_strings, test_paths, test_numbers,
+/* bsearch() over the keyword table; TLS keywords and listener options */
+static void
+test_keywords_and_tls(void)
+{
+	CHECK(config_keywords_sorted());
+	CHECK(parse1("tls_protocols tlsv1.3") == 0);
+	CHECK_STR(conf.tls_protocols, "tlsv1.3");
+	CHECK(parse1("tls_ciphers secure") == 0);
+	CHECK(parse1("tls_handshake_timeout 5s") == 0);
+	CHECK(conf.tls_handshake_timeout_ms == 5000);
+	CHECK(parse1("tls_ticket_lifetime 0") == 0);
+	CHECK(conf.tls_ticket_lifetime_ms == 0);
+	CHECK(parse1("implementation pop3d") == 0);
+	CHECK_STR(conf.implementation, "pop3d");
+	CHECK(parse1("tls_cert relative.pem") == -1);
+	/* a TLS listener without a certificate and key */
+	CHECK(parse("listen 127.0.0.1 995 tls\n") == -1);
+	CHECK(parse("listen 127.0.0.1 110 starttls\n") == -1);
+	CHECK(parse("listen 127.0.0.1 995 tls\ntls_cert /c\n"
+	    "tls_key /k\n") == 0);
+	CHECK(conf.listen[0].flags == LISTEN_F_TLS);
+	CHECK(parse("listen 127.0.0.1 110 starttls allow-plaintext\n"
+	    "tls_cert /c\ntls_key /k\n") == 0);
+	CHECK(conf.listen[0].flags ==
+	    (LISTEN_F_STARTTLS | LISTEN_F_PLAINTEXT_OK));
+	CHECK(parse("listen 127.0.0.1 110 starttls tls\n"
+	    "tls_cert /c\ntls_key /k\n") == -1);
+}
+
+TEST_MAIN("config", test_keywords_and_tls, test_defaults, test_strings, test_paths, test_numbers,
     test_sizes, test_argon2_ceilings, test_durations, test_listen,
     test_syntax, test_bad_bytes, test_long_lines, test_mailbox_template,
     test_mailbox_path)
