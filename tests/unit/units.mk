@@ -4,7 +4,7 @@ UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
 	  common/ipc_proto.c)
 
 UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
-	  userdb hashpolicy
+	  userdb hashpolicy sasl
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
 $(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c \
@@ -22,6 +22,9 @@ $(B)/tests/unit/test_userdb: $(call obj,tests/unit/test_userdb.c \
 	authd/userdb.c authd/hashpolicy.c common/username.c) $(UCOMMON)
 $(B)/tests/unit/test_hashpolicy: $(call obj,tests/unit/test_hashpolicy.c \
 	authd/hashpolicy.c) $(UCOMMON)
+
+$(B)/tests/unit/test_sasl: $(call obj,tests/unit/test_sasl.c pop3d/sasl.c) \
+	$(UCOMMON)
 
 UNIT_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
