@@ -584,25 +584,16 @@ class TestQueueLimit(AuthdTest):
 
 
 def main(name):
-    suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules["__main__"])
-    if len(sys.argv) > 1:
-        suite = unittest.defaultTestLoader.loadTestsFromNames(
-            sys.argv[1:], sys.modules["__main__"])
-    total = suite.countTestCases()
+    """Runs the suite with the shared runner (tests/protocol/runner.py),
+    after checking the binaries exist so a missing build fails loudly."""
     if not (os.access(AUTHD, os.X_OK) and os.access(POP3CTL, os.X_OK)):
-        print("%s: 0 passed, %d failed (no %s or %s)" %
-              (name, total, AUTHD, POP3CTL))
+        print("%s: 0 passed, 1 failed (no %s or %s)" %
+              (name, AUTHD, POP3CTL))
         return 1
-    r = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
-    failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
-    skipped = len(r.skipped)
-    passed = r.testsRun - failed - skipped
-    line = "%s: %d passed, %d failed" % (name, passed, failed)
-    if skipped:
-        line += ", %d skipped" % skipped
-    print(line)
-    return 1 if failed or r.testsRun != total else 0
+    sys.path.insert(0, os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "..", "protocol"))
+    import runner
+    runner.main(name)
 
 
 if __name__ == "__main__":
