@@ -365,6 +365,12 @@ check_consistency(struct config *c, const char *name)
 		    "tls_key", name);
 		return -1;
 	}
+	if (c->tls_ticket_lifetime_ms != 0 &&
+	    c->tls_ticket_lifetime_ms < 60 * 1000) {
+		log_warnx("%s: tls_ticket_lifetime must be 0 (no tickets) or "
+		    "at least 60s", name);
+		return -1;
+	}
 	if (c->argon2_memory > c->argon2_max_memory ||
 	    c->argon2_time > c->argon2_max_time) {
 		log_warnx("%s: argon2_memory/argon2_time exceed their "

@@ -541,6 +541,9 @@ test_keywords_and_tls(void)
 	CHECK(conf.tls_handshake_timeout_ms == 5000);
 	CHECK(parse1("tls_ticket_lifetime 0") == 0);
 	CHECK(conf.tls_ticket_lifetime_ms == 0);
+	CHECK(parse1("tls_ticket_lifetime 500ms") == -1);
+	CHECK(parse1("tls_ticket_lifetime 59s") == -1);
+	CHECK(parse1("tls_ticket_lifetime 60s") == 0);
 	CHECK(parse1("implementation pop3d") == 0);
 	CHECK_STR(conf.implementation, "pop3d");
 	CHECK(parse1("tls_cert relative.pem") == -1);
