@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -230,7 +232,7 @@ accept_one(struct parent *p, int lfd, uint32_t flags)
 	char phost[64], lhost[64];
 	uint32_t pport, lport;
 	struct child *s;
-	int fd;
+	int fd, on = 1;
 
 	fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -244,6 +246,13 @@ accept_one(struct parent *p, int lfd, uint32_t flags)
 		close(fd);
 		return 0;
 	}
+	/*
+	 * Sessions batch their replies themselves; Nagle would hold back the
+	 * last small TLS record of each reply until the client's delayed ACK.
+	 * Set here so the confined session never needs setsockopt().
+	 */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		log_warn("TCP_NODELAY");
 	addr_string(&peer, plen, phost, sizeof(phost), &pport);
 	addr_string(&local, llen, lhost, sizeof(lhost), &lport);
 	if (active_sessions(p) >= p->conf.max_sessions ||

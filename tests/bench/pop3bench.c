@@ -10,6 +10,12 @@
  *          the kernel has no smaps_rollup) of the server's process tree
  *          before and after, per session
  *
+ * -T speaks implicit TLS (libtls as the client) in every mode: the
+ * handshake runs in the same poll loop, on the same non-blocking sockets.
+ * -R (login) makes each connection slot offer the session of its previous
+ * connection (a libtls client session file per slot) and counts the
+ * handshakes the server actually resumed.
+ *
  * Output: key=value lines, then a human summary on lines starting "# ".
  * Every wait is bounded by the socket timeout (-T), the whole run by the
  * global timeout (-G, SIGALRM), and every buffer by a fixed size.  A session
@@ -20,6 +26,7 @@
 
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 
@@ -40,6 +47,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <tls.h>
 
 #define MAX_CONC	4096		/* concurrent connections */
 #define MAX_PIDS	64		/* root pids for idle */
@@ -67,12 +76,21 @@ struct opts {
 	pid_t		 pids[MAX_PIDS];
 	int		 npids;
 	const char	*pidfile;
+	int		 tls;		/* -T: implicit TLS */
+	int		 resume;	/* -R: offer the slot's last session */
+	int		 insecure;	/* -k: no certificate verification */
+	const char	*cafile;	/* -C */
+	const char	*servername;	/* -N; default: the host */
+	const char	*protocols;	/* -V, tls_config_parse_protocols() */
 };
 
 /* Failure kinds, counted separately and summed into errors= */
-enum ekind { E_CONNECT, E_TIMEOUT, E_ERR, E_CLOSED, E_PROTO, E_ABORT, E_MAX };
+enum ekind {
+	E_CONNECT, E_TIMEOUT, E_ERR, E_CLOSED, E_PROTO, E_ABORT, E_TLS, E_MAX
+};
 static const char *ekind_name[E_MAX] = {
-	"connect", "timeout", "err_response", "closed", "protocol", "aborted"
+	"connect", "timeout", "err_response", "closed", "protocol", "aborted",
+	"tls"
 };
 
 struct errs {
@@ -112,14 +130,21 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: pop3bench [-h host] [-p port] -u user [-P pass] [-U fmt]\n"
-	    "           [-T sock_timeout_s] [-G global_timeout_s] mode ...\n"
+	    "           [-s sock_timeout_s] [-G global_timeout_s]\n"
+	    "           [-T [-R] [-C cafile | -k] [-N servername] "
+	    "[-V protocols]] mode ...\n"
 	    "  login -c conc [-n total] [-t seconds]\n"
 	    "  retr  [-l pipeline_depth]\n"
 	    "  idle  -c sessions (-pid PID[,PID...] | -pidfile file) "
 	    "[-w settle_ms]\n"
 	    "  -U: user pattern with one %%d (the connection slot), e.g. "
 	    "bench%%d@example.org\n"
-	    "  -P: else $POP3BENCH_PASS\n");
+	    "  -P: else $POP3BENCH_PASS\n"
+	    "  -T: implicit TLS; -R: resume each slot's previous session "
+	    "(login);\n"
+	    "  -C: CA file (default: libtls's); -k: verify neither "
+	    "certificate nor name;\n"
+	    "  -N: name to verify (default: the host); -V: e.g. tlsv1.2\n");
 	exit(2);
 }
 
@@ -306,15 +331,153 @@ is_ok(const char *line, size_t len)
 }
 
 /* ---------------------------------------------------------------------- */
+/* TLS client configuration                                               */
+
+/*
+ * One tls_config shared by every connection, or with -R one per connection
+ * slot, each with its own libtls session file: libtls reads the saved
+ * session from it before the handshake (and offers it to the server) and
+ * writes the new one into it after.  The files are unlinked at once; only
+ * their descriptors remain.
+ */
+static struct {
+	struct tls_config **cfg;
+	int		  *sfd;
+	int		   n;
+} tc;
+
+static struct tls_config *
+tc_new_config(const struct opts *o, const uint8_t *ca, size_t calen)
+{
+	struct tls_config *cfg;
+	uint32_t protocols;
+
+	if ((cfg = tls_config_new()) == NULL)
+		die("tls_config_new failed");
+	if (o->insecure) {
+		tls_config_insecure_noverifycert(cfg);
+		tls_config_insecure_noverifyname(cfg);
+	} else if (ca != NULL && tls_config_set_ca_mem(cfg, ca, calen) == -1)
+		die("%s: %s", o->cafile, tls_config_error(cfg));
+	if (o->protocols != NULL) {
+		if (tls_config_parse_protocols(&protocols, o->protocols) == -1)
+			die("-V %s: not understood", o->protocols);
+		if (tls_config_set_protocols(cfg, protocols) == -1)
+			die("-V %s: %s", o->protocols, tls_config_error(cfg));
+	}
+	return cfg;
+}
+
+/* An unlinked, empty, mode 0600 file for a libtls client session. */
+static int
+session_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if ((size_t)snprintf(path, sizeof(path), "%s/pop3bench-session.XXXXXX",
+	    dir) >= sizeof(path))
+		die("TMPDIR too long");
+	if ((fd = mkstemp(path)) == -1)
+		die("%s: %s", path, strerror(errno));
+	(void)unlink(path);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+static void
+tc_setup(const struct opts *o, int nslots)
+{
+	uint8_t *ca = NULL;
+	size_t calen = 0;
+	int i;
+
+	if (tls_init() == -1)
+		die("tls_init failed");
+	if (o->cafile != NULL && !o->insecure &&
+	    (ca = tls_load_file(o->cafile, &calen, NULL)) == NULL)
+		die("%s: %s", o->cafile, strerror(errno));
+	tc.n = o->resume ? nslots : 1;
+	tc.cfg = calloc((size_t)tc.n, sizeof(*tc.cfg));
+	tc.sfd = calloc((size_t)tc.n, sizeof(*tc.sfd));
+	if (tc.cfg == NULL || tc.sfd == NULL)
+		die("out of memory");
+	for (i = 0; i < tc.n; i++) {
+		tc.cfg[i] = tc_new_config(o, ca, calen);
+		tc.sfd[i] = -1;
+		if (!o->resume)
+			continue;
+		tc.sfd[i] = session_file();
+		if (tls_config_set_session_fd(tc.cfg[i], tc.sfd[i]) == -1)
+			die("session file: %s", tls_config_error(tc.cfg[i]));
+	}
+	if (ca != NULL)
+		tls_unload_file(ca, calen);
+}
+
+static struct tls_config *
+tc_config(int slot)
+{
+	return tc.cfg[tc.n == 1 ? 0 : slot];
+}
+
+/* -R: does the slot's session file hold a session to offer? */
+static int
+tc_have_session(int slot)
+{
+	struct stat st;
+	int fd = tc.sfd[tc.n == 1 ? 0 : slot];
+
+	return fd != -1 && fstat(fd, &st) == 0 && st.st_size > 0;
+}
+
+static void
+tc_free(void)
+{
+	int i;
+
+	for (i = 0; i < tc.n; i++) {
+		tls_config_free(tc.cfg[i]);
+		if (tc.sfd[i] != -1)
+			close(tc.sfd[i]);
+	}
+	free(tc.cfg);
+	free(tc.sfd);
+	tc.cfg = NULL;
+	tc.sfd = NULL;
+	tc.n = 0;
+}
+
+/* A new client context on a connected socket; NULL (and *why) on failure. */
+static struct tls *
+tc_connect(const struct opts *o, int slot, int fd, char *why, size_t whysz)
+{
+	struct tls *t;
+
+	if ((t = tls_client()) == NULL)
+		die("tls_client failed");
+	if (tls_configure(t, tc_config(slot)) == -1 ||
+	    tls_connect_socket(t, fd, o->servername) == -1) {
+		snprintf(why, whysz, "%s", tls_error(t));
+		tls_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* ---------------------------------------------------------------------- */
 /* login and idle: many connections in one poll loop                      */
 
 enum cstate {
-	C_FREE = 0, C_CONNECT, C_GREET, C_USER, C_PASS, C_STAT, C_IDLE,
-	C_QUIT, C_EOF
+	C_FREE = 0, C_CONNECT, C_HANDSHAKE, C_GREET, C_USER, C_PASS, C_STAT,
+	C_IDLE, C_QUIT, C_EOF
 };
 static const char *cstate_name[] = {
-	"free", "connect", "greeting", "USER", "PASS", "STAT", "idle",
-	"QUIT", "close"
+	"free", "connect", "TLS handshake", "greeting", "USER", "PASS", "STAT",
+	"idle", "QUIT", "close"
 };
 
 struct conn {
@@ -322,11 +485,21 @@ struct conn {
 	enum cstate	 st;
 	int		 slot;
 	uint64_t	 t0;		/* session start */
+	uint64_t	 ths;		/* TLS: handshake start */
 	uint64_t	 deadline;	/* 0: none (idle) */
+	struct tls	*tls;		/* -T: the client context */
+	short		 want;		/* -T: events libtls waits for */
+	int		 offered;	/* -R: a saved session was offered */
 	char		 in[LINE_MAX_IN];
 	size_t		 inlen;
 	char		 out[OUT_MAX];
 	size_t		 outlen, outoff;
+};
+
+/* A growing array of latencies, ns. */
+struct lats {
+	uint64_t	*v;
+	size_t		 n, cap;
 };
 
 struct engine {
@@ -337,14 +510,38 @@ struct engine {
 	int		 nostart;	/* idle mode: never start sessions */
 	long		 started, ok;
 	uint64_t	 start_until;	/* 0: no time budget */
-	uint64_t	*lat;		/* session latencies, ns */
-	size_t		 nlat, latcap;
+	struct lats	 lat;		/* whole sessions */
+	struct lats	 hslat;		/* TLS handshakes (TCP connect excluded) */
+	long		 handshakes;	/* completed TLS handshakes */
+	long		 resumed;	/* of them, resumed by the server */
+	long		 offered;	/* of them, offered a saved session */
+	long		 unclean;	/* TLS ended without close_notify */
+	char		 tls_version[32], tls_cipher[64];
 	struct errs	 err;
 };
 
 static void
+lats_add(struct lats *l, uint64_t v)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 1024;
+		uint64_t *p = realloc(l->v, ncap * sizeof(*p));
+
+		if (p == NULL)
+			die("out of memory");
+		l->v = p;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = v;
+}
+
+static void
 conn_close(struct conn *c)
 {
+	if (c->tls != NULL)
+		tls_free(c->tls);
+	c->tls = NULL;
+	c->want = 0;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
@@ -360,21 +557,21 @@ conn_fail(struct engine *e, struct conn *c, enum ekind k, const char *detail,
 	conn_close(c);
 }
 
+/* A libtls failure on c: counted with libtls's message. */
+static void
+conn_fail_tls(struct engine *e, struct conn *c)
+{
+	const char *s = tls_error(c->tls);
+
+	if (s == NULL)
+		s = "unknown TLS error";
+	conn_fail(e, c, E_TLS, s, strlen(s));
+}
+
 static void
 conn_success(struct engine *e, struct conn *c)
 {
-	uint64_t dt = now_ns() - c->t0;
-
-	if (e->nlat == e->latcap) {
-		size_t ncap = e->latcap ? e->latcap * 2 : 1024;
-		uint64_t *p = realloc(e->lat, ncap * sizeof(*p));
-
-		if (p == NULL)
-			die("out of memory");
-		e->lat = p;
-		e->latcap = ncap;
-	}
-	e->lat[e->nlat++] = dt;
+	lats_add(&e->lat, now_ns() - c->t0);
 	e->ok++;
 	conn_close(c);
 }
@@ -382,14 +579,31 @@ conn_success(struct engine *e, struct conn *c)
 static int
 conn_flush(struct engine *e, struct conn *c)
 {
+	c->want = 0;
 	while (c->outoff < c->outlen) {
-		ssize_t w = send(c->fd, c->out + c->outoff,
-		    c->outlen - c->outoff, MSG_NOSIGNAL);
+		ssize_t w;
 
-		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (w == -1 && errno == EINTR)
-			continue;
+		if (c->tls != NULL) {
+			w = tls_write(c->tls, c->out + c->outoff,
+			    c->outlen - c->outoff);
+			if (w == TLS_WANT_POLLIN || w == TLS_WANT_POLLOUT) {
+				c->want = w == TLS_WANT_POLLIN ? POLLIN :
+				    POLLOUT;
+				return 0;
+			}
+			if (w == -1) {
+				conn_fail_tls(e, c);
+				return -1;
+			}
+		} else {
+			w = send(c->fd, c->out + c->outoff,
+			    c->outlen - c->outoff, MSG_NOSIGNAL);
+			if (w == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK))
+				return 0;
+			if (w == -1 && errno == EINTR)
+				continue;
+		}
 		if (w <= 0) {
 			const char *s = strerror(errno);
 
@@ -442,7 +656,8 @@ conn_line(struct engine *e, struct conn *c, const char *line, size_t len)
 {
 	char user[USER_MAX];
 
-	if (c->st == C_IDLE || c->st == C_EOF || c->st == C_CONNECT) {
+	if (c->st == C_IDLE || c->st == C_EOF || c->st == C_CONNECT ||
+	    c->st == C_HANDSHAKE) {
 		conn_fail(e, c, c->st == C_IDLE ? E_CLOSED : E_PROTO, line,
 		    len);
 		return;
@@ -484,12 +699,74 @@ conn_line(struct engine *e, struct conn *c, const char *line, size_t len)
 	}
 }
 
+/* Splits what arrived into lines; 0 while the connection lives. */
+static int
+conn_lines(struct engine *e, struct conn *c)
+{
+	char *nl;
+
+	while (c->st != C_FREE &&
+	    (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		size_t used = (size_t)(nl - c->in) + 1, len = used - 1;
+
+		if (len > 0 && c->in[len - 1] == '\r')
+			len--;
+		conn_line(e, c, c->in, len);
+		if (c->st == C_FREE)
+			return -1;
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+	}
+	if (c->st != C_FREE && c->inlen == sizeof(c->in))
+		conn_fail(e, c, E_PROTO, "response line too long", 22);
+	return c->st == C_FREE ? -1 : 0;
+}
+
+/*
+ * TLS: reads until libtls has nothing more (a record may hold more than
+ * one line, and libtls may hold decrypted bytes poll cannot see).
+ */
+static void
+conn_readable_tls(struct engine *e, struct conn *c)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = tls_read(c->tls, c->in + c->inlen,
+		    sizeof(c->in) - c->inlen);
+		if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+			/* POLLIN is always polled for; POLLOUT only if asked */
+			c->want = r == TLS_WANT_POLLOUT ? POLLOUT : 0;
+			return;
+		}
+		if (r <= 0) {
+			if (c->st == C_EOF) {
+				/* the answer to QUIT is in: done */
+				if (r == -1)
+					e->unclean++;
+				conn_success(e, c);
+			} else if (r == 0)
+				conn_fail(e, c, E_CLOSED, "connection closed",
+				    17);
+			else
+				conn_fail_tls(e, c);
+			return;
+		}
+		c->inlen += (size_t)r;
+		if (conn_lines(e, c) == -1)
+			return;
+	}
+}
+
 static void
 conn_readable(struct engine *e, struct conn *c)
 {
 	ssize_t r;
-	char *nl;
 
+	if (c->tls != NULL) {
+		conn_readable_tls(e, c);
+		return;
+	}
 	r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
 	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
@@ -504,20 +781,62 @@ conn_readable(struct engine *e, struct conn *c)
 		return;
 	}
 	c->inlen += (size_t)r;
-	while (c->st != C_FREE &&
-	    (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
-		size_t used = (size_t)(nl - c->in) + 1, len = used - 1;
+	(void)conn_lines(e, c);
+}
 
-		if (len > 0 && c->in[len - 1] == '\r')
-			len--;
-		conn_line(e, c, c->in, len);
-		if (c->st == C_FREE)
-			return;
-		memmove(c->in, c->in + used, c->inlen - used);
-		c->inlen -= used;
+/* Advances the TLS handshake; on completion, on to the greeting. */
+static void
+conn_handshake(struct engine *e, struct conn *c)
+{
+	int r = tls_handshake(c->tls);
+
+	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+		c->want = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+		return;
 	}
-	if (c->st != C_FREE && c->inlen == sizeof(c->in))
-		conn_fail(e, c, E_PROTO, "response line too long", 22);
+	if (r == -1) {
+		conn_fail_tls(e, c);
+		return;
+	}
+	lats_add(&e->hslat, now_ns() - c->ths);
+	e->handshakes++;
+	if (tls_conn_session_resumed(c->tls))
+		e->resumed++;
+	if (c->offered)
+		e->offered++;
+	if (e->tls_version[0] == '\0') {
+		const char *v = tls_conn_version(c->tls);
+		const char *ci = tls_conn_cipher(c->tls);
+
+		snprintf(e->tls_version, sizeof(e->tls_version), "%s",
+		    v ? v : "?");
+		snprintf(e->tls_cipher, sizeof(e->tls_cipher), "%s",
+		    ci ? ci : "?");
+	}
+	c->want = 0;
+	c->st = C_GREET;
+	conn_readable_tls(e, c);	/* the greeting may be in already */
+}
+
+/* TCP is up: with -T, the TLS handshake starts. */
+static void
+conn_connected(struct engine *e, struct conn *c)
+{
+	char why[200];
+
+	if (!e->o->tls) {
+		c->st = C_GREET;
+		return;
+	}
+	c->offered = e->o->resume && tc_have_session(c->slot);
+	if ((c->tls = tc_connect(e->o, c->slot, c->fd, why,
+	    sizeof(why))) == NULL) {
+		conn_fail(e, c, E_TLS, why, strlen(why));
+		return;
+	}
+	c->st = C_HANDSHAKE;
+	c->ths = now_ns();
+	conn_handshake(e, c);
 }
 
 static void
@@ -535,10 +854,51 @@ conn_writable(struct engine *e, struct conn *c)
 			conn_fail(e, c, E_CONNECT, s, strlen(s));
 			return;
 		}
-		c->st = C_GREET;
+		conn_connected(e, c);
 		return;
 	}
 	(void)conn_flush(e, c);
+}
+
+/* What to poll for. */
+static short
+conn_events(const struct conn *c)
+{
+	short ev;
+
+	if (c->st == C_CONNECT)
+		return POLLOUT;
+	if (c->st == C_HANDSHAKE)
+		return c->want;
+	ev = POLLIN;
+	if (c->outoff < c->outlen)
+		ev |= POLLOUT;
+	return ev | c->want;
+}
+
+/* Something happened on c's socket. */
+static void
+conn_event(struct engine *e, struct conn *c, short revents)
+{
+	if (c->st == C_CONNECT) {
+		conn_writable(e, c);
+		return;
+	}
+	if (c->tls != NULL) {
+		/* libtls says what it waits for; just retry both ways */
+		if (c->st == C_HANDSHAKE) {
+			conn_handshake(e, c);
+			return;
+		}
+		if (c->outoff < c->outlen && conn_flush(e, c) == -1)
+			return;
+		conn_readable_tls(e, c);
+		return;
+	}
+	if (revents & (POLLOUT | POLLERR))
+		conn_writable(e, c);
+	if (c->st != C_FREE && (revents & (POLLIN | POLLHUP | POLLERR)))
+		conn_readable(e, c);
 }
 
 static int
@@ -646,8 +1006,7 @@ engine_run(struct engine *e)
 			if (c->st == C_FREE)
 				continue;
 			pfd[np].fd = c->fd;
-			pfd[np].events = c->st == C_CONNECT ? POLLOUT :
-			    POLLIN | (c->outoff < c->outlen ? POLLOUT : 0);
+			pfd[np].events = conn_events(c);
 			pfd[np].revents = 0;
 			idx[np++] = i;
 		}
@@ -661,11 +1020,7 @@ engine_run(struct engine *e)
 
 			if (pfd[i].revents == 0 || c->st == C_FREE)
 				continue;
-			if (pfd[i].revents & (POLLOUT | POLLERR))
-				conn_writable(e, c);
-			if (c->st != C_FREE && c->st != C_CONNECT &&
-			    (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				conn_readable(e, c);
+			conn_event(e, c, pfd[i].revents);
 		}
 		engine_timeouts(e);
 	}
@@ -700,7 +1055,8 @@ engine_free(struct engine *e)
 	for (i = 0; i < e->n; i++)
 		conn_close(&e->c[i]);
 	free(e->c);
-	free(e->lat);
+	free(e->lat.v);
+	free(e->hslat.v);
 	free(e);
 }
 
@@ -728,13 +1084,58 @@ percentile_ms(const uint64_t *v, size_t n, double pct)
 	return (double)v[rank - 1] / 1e6;
 }
 
+/* Sorts l and gives its mean, p50 and p99 in ms. */
+static void
+lats_stats(struct lats *l, double *mean, double *p50, double *p99)
+{
+	size_t i;
+
+	*mean = 0.0;
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_u64);
+	for (i = 0; i < l->n; i++)
+		*mean += (double)l->v[i] / 1e6;
+	if (l->n > 0)
+		*mean /= (double)l->n;
+	*p50 = percentile_ms(l->v, l->n, 50);
+	*p99 = percentile_ms(l->v, l->n, 99);
+}
+
+/* The TLS figures of a login or idle run. */
+static void
+print_tls(struct engine *e)
+{
+	double mean, p50, p99, frac;
+
+	lats_stats(&e->hslat, &mean, &p50, &p99);
+	frac = e->handshakes > 0 ? (double)e->resumed /
+	    (double)e->handshakes : 0.0;
+	printf("tls=1\ntls_resume=%d\ntls_version=%s\ntls_cipher=%s\n",
+	    e->o->resume, e->tls_version[0] ? e->tls_version : "-",
+	    e->tls_cipher[0] ? e->tls_cipher : "-");
+	printf("handshakes=%ld\nhandshakes_offered_session=%ld\n"
+	    "handshakes_resumed=%ld\nresumed_fraction=%.3f\n",
+	    e->handshakes, e->offered, e->resumed, frac);
+	printf("handshake_mean_ms=%.1f\nhandshake_p50_ms=%.1f\n"
+	    "handshake_p99_ms=%.1f\ntls_close_without_notify=%ld\n", mean,
+	    p50, p99, e->unclean);
+	printf("# TLS %s %s: %ld handshakes, p50 %.1f ms, p99 %.1f ms",
+	    e->tls_version[0] ? e->tls_version : "-",
+	    e->tls_cipher[0] ? e->tls_cipher : "-", e->handshakes, p50, p99);
+	if (e->o->resume)
+		printf("; resumed %ld of %ld (%.3f), a saved session offered "
+		    "in %ld", e->resumed, e->handshakes, frac, e->offered);
+	else if (e->resumed > 0)
+		printf("; %ld resumed", e->resumed);
+	printf("\n");
+}
+
 static int
 run_login(const struct opts *o)
 {
 	struct engine *e = engine_new(o, o->conc, 0);
 	uint64_t t0, t1;
-	double secs, rate, p50, p99, mean = 0.0;
-	size_t i;
+	double secs, rate, p50, p99, mean;
 	int rc;
 
 	t0 = now_ns();
@@ -744,25 +1145,21 @@ run_login(const struct opts *o)
 	t1 = now_ns();
 	secs = ns_to_s(t1 - t0);
 	rate = secs > 0 ? (double)e->ok / secs : 0.0;
-	if (e->nlat > 0)
-		qsort(e->lat, e->nlat, sizeof(*e->lat), cmp_u64);
-	for (i = 0; i < e->nlat; i++)
-		mean += (double)e->lat[i] / 1e6;
-	if (e->nlat > 0)
-		mean /= (double)e->nlat;
-	p50 = percentile_ms(e->lat, e->nlat, 50);
-	p99 = percentile_ms(e->lat, e->nlat, 99);
+	lats_stats(&e->lat, &mean, &p50, &p99);
 
 	printf("mode=login\nconcurrency=%d\nstarted=%ld\nsessions_ok=%ld\n",
 	    o->conc, e->started, e->ok);
 	printf("elapsed_s=%.3f\nsessions_per_s=%.2f\n", secs, rate);
 	printf("latency_mean_ms=%.1f\nlatency_p50_ms=%.1f\n"
 	    "latency_p99_ms=%.1f\nlatency_max_ms=%.1f\n", mean, p50, p99,
-	    e->nlat ? (double)e->lat[e->nlat - 1] / 1e6 : 0.0);
+	    e->lat.n ? (double)e->lat.v[e->lat.n - 1] / 1e6 : 0.0);
 	err_print(&e->err);
-	printf("# login at %d concurrent: %ld sessions in %.2f s = %.2f "
+	printf("# login at %d concurrent%s: %ld sessions in %.2f s = %.2f "
 	    "sessions/s; latency p50 %.1f ms, p99 %.1f ms; %ld errors\n",
-	    o->conc, e->ok, secs, rate, p50, p99, err_total(&e->err));
+	    o->conc, !o->tls ? "" : o->resume ? " (TLS, resumption)" :
+	    " (TLS)", e->ok, secs, rate, p50, p99, err_total(&e->err));
+	if (o->tls)
+		print_tls(e);
 	if (e->err.first[0] != '\0')
 		printf("# first error: %s\n", e->err.first);
 	rc = e->ok > 0 && err_total(&e->err) == 0 ? 0 : 1;
@@ -1009,6 +1406,8 @@ run_idle(struct opts *o)
 	printf("per_session_pss_kib=%.1f\nper_session_rss_kib=%.1f\n",
 	    per_pss, per_rss);
 	err_print(&e->err);
+	if (o->tls)
+		print_tls(e);
 	printf("# idle: %ld of %d sessions authenticated and held; server "
 	    "tree %ld -> %ld processes, Pss %ld -> %ld KiB: %.1f KiB per "
 	    "session (RSS: %.1f KiB); %ld errors\n", held, o->conc,
@@ -1030,6 +1429,9 @@ struct rd {
 	size_t	 off, len;
 	const char *why;	/* set on failure */
 	enum ekind kind;
+	struct tls *tls;	/* -T */
+	int	 timeout_ms;
+	char	 tlserr[200];	/* libtls's message, for why */
 };
 
 static int
@@ -1038,6 +1440,92 @@ rd_fail(struct rd *r, enum ekind k, const char *why)
 	r->kind = k;
 	r->why = why;
 	return -1;
+}
+
+static int
+rd_fail_tls(struct rd *r)
+{
+	const char *s = tls_error(r->tls);
+
+	snprintf(r->tlserr, sizeof(r->tlserr), "%s",
+	    s ? s : "unknown TLS error");
+	return rd_fail(r, E_TLS, r->tlserr);
+}
+
+/*
+ * libtls returned TLS_WANT_POLLIN/POLLOUT: waits for that, until the
+ * socket timeout counted from `since'.  The socket blocks (with
+ * SO_RCVTIMEO), so this is mostly a timeout that already expired.
+ */
+static int
+rd_tls_wait(struct rd *r, ssize_t want, uint64_t since)
+{
+	struct pollfd pfd;
+	uint64_t end = since + (uint64_t)r->timeout_ms * 1000000ULL, now;
+
+	for (;;) {
+		if (stop_flag)
+			return rd_fail(r, E_ABORT, "global timeout");
+		if ((now = now_ns()) >= end)
+			return rd_fail(r, E_TIMEOUT, "no answer");
+		pfd.fd = r->fd;
+		pfd.events = want == TLS_WANT_POLLOUT ? POLLOUT : POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)((end - now) / 1000000) + 1) > 0)
+			return 0;
+	}
+}
+
+/* The TLS handshake on the blocking socket. */
+static int
+rd_handshake(struct rd *r)
+{
+	uint64_t since = now_ns();
+	int n;
+
+	while ((n = tls_handshake(r->tls)) != 0) {
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			return rd_fail_tls(r);
+		if (rd_tls_wait(r, n, since) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static ssize_t
+rd_recv(struct rd *r, char *buf, size_t len)
+{
+	uint64_t since = now_ns();
+	ssize_t n;
+
+	if (r->tls == NULL) {
+		for (;;) {
+			if (stop_flag)
+				return rd_fail(r, E_ABORT, "global timeout");
+			if ((n = recv(r->fd, buf, len, 0)) > 0)
+				return n;
+			if (n == 0)
+				return rd_fail(r, E_CLOSED,
+				    "connection closed");
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return rd_fail(r, E_TIMEOUT, "no answer");
+			return rd_fail(r, E_CLOSED, strerror(errno));
+		}
+	}
+	for (;;) {
+		if (stop_flag)
+			return rd_fail(r, E_ABORT, "global timeout");
+		if ((n = tls_read(r->tls, buf, len)) > 0)
+			return n;
+		if (n == 0)
+			return rd_fail(r, E_CLOSED, "connection closed");
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			return rd_fail_tls(r);
+		if (rd_tls_wait(r, n, since) == -1)
+			return -1;
+	}
 }
 
 static int
@@ -1052,20 +1540,8 @@ rd_fill(struct rd *r)
 	}
 	if (r->len == RD_BUFSZ)
 		return rd_fail(r, E_PROTO, "line too long");
-	for (;;) {
-		if (stop_flag)
-			return rd_fail(r, E_ABORT, "global timeout");
-		n = recv(r->fd, r->buf + r->len, RD_BUFSZ - r->len, 0);
-		if (n > 0)
-			break;
-		if (n == 0)
-			return rd_fail(r, E_CLOSED, "connection closed");
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return rd_fail(r, E_TIMEOUT, "no answer");
-		return rd_fail(r, E_CLOSED, strerror(errno));
-	}
+	if ((n = rd_recv(r, r->buf + r->len, RD_BUFSZ - r->len)) == -1)
+		return -1;
 	r->len += (size_t)n;
 	return 0;
 }
@@ -1143,15 +1619,30 @@ rd_body(struct rd *r, uint64_t *bytes)
 }
 
 static int
-send_all(int fd, const char *buf, size_t len)
+send_all(struct rd *r, const char *buf, size_t len)
 {
-	while (len > 0) {
-		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+	uint64_t since = now_ns();
 
-		if (w == -1 && errno == EINTR && !stop_flag)
-			continue;
-		if (w <= 0)
-			return -1;
+	while (len > 0) {
+		ssize_t w;
+
+		if (r->tls != NULL) {
+			w = tls_write(r->tls, buf, len);
+			if (w == TLS_WANT_POLLIN || w == TLS_WANT_POLLOUT) {
+				if (rd_tls_wait(r, w, since) == -1)
+					return -1;
+				continue;
+			}
+			if (w == -1)
+				return rd_fail_tls(r);
+		} else {
+			w = send(r->fd, buf, len, MSG_NOSIGNAL);
+			if (w == -1 && errno == EINTR && !stop_flag)
+				continue;
+			if (w <= 0)
+				return rd_fail(r, E_CLOSED, w == 0 ?
+				    "connection closed" : strerror(errno));
+		}
 		buf += w;
 		len -= (size_t)w;
 	}
@@ -1170,8 +1661,8 @@ rd_cmd(struct rd *r, const char *cmd, const char *arg, char *line, size_t max)
 		    arg ? " " : "", arg ? arg : "");
 		if (n < 0 || (size_t)n >= sizeof(out))
 			die("command too long");
-		if (send_all(r->fd, out, (size_t)n) == -1)
-			return rd_fail(r, E_CLOSED, strerror(errno));
+		if (send_all(r, out, (size_t)n) == -1)
+			return -1;
 	}
 	if (rd_line(r, line, max) == -1)
 		return -1;
@@ -1235,8 +1726,8 @@ rd_retr_all(struct rd *r, const uint32_t *msgs, size_t n, int depth,
 			blen += (size_t)snprintf(batch + blen,
 			    sizeof(batch) - blen, "RETR %lu\r\n",
 			    (unsigned long)msgs[sent++]);
-		if (blen > 0 && send_all(r->fd, batch, blen) == -1)
-			return rd_fail(r, E_CLOSED, strerror(errno));
+		if (blen > 0 && send_all(r, batch, blen) == -1)
+			return -1;
 		if (rd_cmd(r, NULL, NULL, line, sizeof(line)) == -1)
 			return -1;
 		*bytes += strlen(line) + 2;
@@ -1250,17 +1741,24 @@ rd_retr_all(struct rd *r, const uint32_t *msgs, size_t n, int depth,
 static int
 run_retr(const struct opts *o)
 {
-	struct rd r = { -1, NULL, 0, 0, NULL, E_PROTO };
+	struct rd r;
 	struct timeval tv;
 	struct errs err;
 	char line[LINE_MAX_IN];
 	uint32_t *msgs = NULL;
 	size_t nmsgs = 0, done = 0;
-	uint64_t octets = 0, bytes = 0, t0, t1 = 0, t2 = 0;
+	uint64_t octets = 0, bytes = 0, t0, t1 = 0, t2 = 0, ths = 0;
 	double secs = 0.0, mbps = 0.0, mps = 0.0;
 	const char *step = "connect";
+	char why[200];
+	int resumed = 0;
 
 	memset(&err, 0, sizeof(err));
+	memset(&r, 0, sizeof(r));
+	r.fd = -1;
+	r.kind = E_PROTO;
+	r.why = "";
+	r.timeout_ms = o->sock_timeout_ms;
 	if ((r.buf = malloc(RD_BUFSZ)) == NULL)
 		die("out of memory");
 	t0 = now_ns();
@@ -1274,6 +1772,19 @@ run_retr(const struct opts *o)
 	tv.tv_usec = (o->sock_timeout_ms % 1000) * 1000;
 	(void)setsockopt(r.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(r.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (o->tls) {
+		step = "TLS handshake";
+		if ((r.tls = tc_connect(o, 0, r.fd, why, sizeof(why))) ==
+		    NULL) {
+			err_count(&err, E_TLS, step, why, strlen(why));
+			goto out;
+		}
+		if (rd_handshake(&r) == -1)
+			goto fail;
+		ths = now_ns() - t0;
+		resumed = tls_conn_session_resumed(r.tls);
+		step = "greeting";
+	}
 
 	if (rd_cmd(&r, NULL, NULL, line, sizeof(line)) == -1 ||
 	    (step = "USER", rd_cmd(&r, "USER", o->user, line,
@@ -1308,6 +1819,14 @@ out:
 	printf("list_octets=%llu\nwire_bytes=%llu\n",
 	    (unsigned long long)octets, (unsigned long long)bytes);
 	printf("login_ms=%.1f\n", t1 ? (double)(t1 - t0) / 1e6 : 0.0);
+	if (o->tls) {
+		const char *v = ths ? tls_conn_version(r.tls) : NULL;
+		const char *ci = ths ? tls_conn_cipher(r.tls) : NULL;
+
+		printf("tls=1\ntls_version=%s\ntls_cipher=%s\n"
+		    "handshake_ms=%.1f\nhandshakes_resumed=%d\n",
+		    v ? v : "-", ci ? ci : "-", (double)ths / 1e6, resumed);
+	}
 	printf("elapsed_s=%.3f\nmb_per_s=%.2f\nmessages_per_s=%.1f\n", secs,
 	    mbps, mps);
 	err_print(&err);
@@ -1317,6 +1836,8 @@ out:
 	    err_total(&err));
 	if (err.first[0] != '\0')
 		printf("# first error: %s\n", err.first);
+	if (r.tls != NULL)
+		tls_free(r.tls);
 	if (r.fd != -1)
 		close(r.fd);
 	free(r.buf);
@@ -1371,6 +1892,18 @@ parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (strcmp(a, "--help") == 0)
 			usage();
+		if (strcmp(a, "-T") == 0) {	/* flags: no value */
+			o->tls = 1;
+			continue;
+		}
+		if (strcmp(a, "-R") == 0) {
+			o->resume = 1;
+			continue;
+		}
+		if (strcmp(a, "-k") == 0) {
+			o->insecure = 1;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		i++;
@@ -1384,8 +1917,14 @@ parse_args(struct opts *o, int argc, char **argv)
 			o->pass = v;
 		else if (strcmp(a, "-U") == 0)
 			o->userfmt = v;
-		else if (strcmp(a, "-T") == 0)
+		else if (strcmp(a, "-s") == 0)
 			o->sock_timeout_ms = (int)num_arg(v, 1, 3600, a) * 1000;
+		else if (strcmp(a, "-C") == 0)
+			o->cafile = v;
+		else if (strcmp(a, "-N") == 0)
+			o->servername = v;
+		else if (strcmp(a, "-V") == 0)
+			o->protocols = v;
 		else if (strcmp(a, "-G") == 0)
 			o->global_s = (int)num_arg(v, 1, 86400, a);
 		else if (strcmp(a, "-c") == 0)
@@ -1431,6 +1970,13 @@ check_opts(struct opts *o)
 		o->total = 100;
 	if (o->mode == M_IDLE && o->npids == 0 && o->pidfile == NULL)
 		die("idle needs -pid PID[,PID...] or -pidfile file");
+	if (!o->tls && (o->resume || o->insecure || o->cafile != NULL ||
+	    o->servername != NULL || o->protocols != NULL))
+		die("-R, -k, -C, -N and -V go with -T");
+	if (o->resume && o->mode != M_LOGIN)
+		die("-R: login mode only");
+	if (o->servername == NULL)
+		o->servername = o->host;
 }
 
 /* Room for every connection plus a few; raise the soft limit if needed. */
@@ -1483,6 +2029,8 @@ main(int argc, char **argv)
 	check_opts(&o);
 	resolve(o.host, o.port);
 	raise_nofile(o.conc);
+	if (o.tls)
+		tc_setup(&o, o.mode == M_RETR ? 1 : o.conc);
 	setup_signals(o.global_s);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("server=%s:%s\n", o.host, o.port);
@@ -1507,5 +2055,7 @@ main(int argc, char **argv)
 		    "global timeout (-G)" : "signal");
 		rc = 1;
 	}
+	if (o.tls)
+		tc_free();
 	return rc;
 }

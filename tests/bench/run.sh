@@ -6,6 +6,8 @@
 # Environment knobs:
 #   BENCH_SESSIONS  login sessions per concurrency level   (default 200)
 #   BENCH_SECONDS   time budget per login run, seconds      (default 20)
+#   BENCH_TLS_SESSIONS  the same for each TLS login run     (default 100)
+#   BENCH_TLS_SECONDS                                       (default 10)
 #   BENCH_ONLY      "pop3d" or "dovecot" to run one server  (default both)
 #   BENCH_KEEP=1    keep the mailbox trees in the work directory
 #   B               pop3d build directory                   (default build)
@@ -21,6 +23,8 @@ case $B in /*) ;; *) B=$ROOT/$B ;; esac
 BENCH=$B/bench/pop3bench
 SESSIONS=${BENCH_SESSIONS:-200}
 SECS=${BENCH_SECONDS:-20}
+TSESSIONS=${BENCH_TLS_SESSIONS:-100}
+TSECS=${BENCH_TLS_SECONDS:-10}
 ONLY=${BENCH_ONLY:-}
 PASS='bench-pass-0123456789'
 NUSERS=64			# bench0..bench63@example.org
@@ -70,6 +74,7 @@ cleanup() {
 	if [ "${BENCH_KEEP:-0}" != 1 ]; then
 		rm -rf "$T/pmail" "$T/dmail" "$T/corpus"
 	fi
+	rm -f "$T/tls/ca.key" "$T/raw/"*.sess 2>/dev/null || true
 	say "work directory: $T"
 	exit "$rc"
 }
@@ -114,6 +119,54 @@ wait_greeting() {
 	return 1
 }
 
+# Waits up to $2 seconds for a +OK greeting over implicit TLS on
+# 127.0.0.1:$1, the certificate verified against the bench CA.
+wait_tls_greeting() {
+	local port=$1 tries=$(($2 * 2)) line
+	for _ in $(seq 1 "$tries"); do
+		line=$(printf 'QUIT\r\n' | timeout 5 openssl s_client -quiet \
+		    -connect "127.0.0.1:$port" -CAfile "$T/tls/ca.pem" \
+		    -verify_return_error -verify_ip 127.0.0.1 -ign_eof \
+		    2>/dev/null | head -n 1) || true
+		case $line in "+OK"*) return 0 ;; esac
+		sleep 0.5
+	done
+	return 1
+}
+
+# TLS resumption as openssl s_client sees it: one full handshake saving
+# the session, then 4 connections offering the latest one; prints "R/4"
+# with R the handshakes the server resumed.  $1 port, $2 -tls1_3 or
+# -tls1_2, $3 output file.  No login: greeting and QUIT only.
+probe_resume() {
+	local port=$1 proto=$2 out=$3 sess=$3.sess one=$3.one i n=0 args
+	rm -f "$sess"
+	: >"$out"
+	for i in 0 1 2 3 4; do
+		args=(-sess_out "$sess")
+		[ "$i" -gt 0 ] && [ -s "$sess" ] && args+=(-sess_in "$sess")
+		printf 'QUIT\r\n' | timeout 10 openssl s_client \
+		    -connect "127.0.0.1:$port" -CAfile "$T/tls/ca.pem" \
+		    -verify_return_error "$proto" -ign_eof "${args[@]}" \
+		    >"$one" 2>&1 || true
+		if [ "$i" -gt 0 ] && grep -q '^Reused, ' "$one"; then
+			n=$((n + 1))
+		fi
+		{ printf '==== connection %d\n' "$i"; cat "$one"; } >>"$out"
+	done
+	rm -f "$sess" "$one"
+	echo "$n/4"
+}
+
+# Did the server send any session ticket in a probe_resume output?
+tickets() {
+	if grep -q 'TLS session ticket lifetime hint' "$1" 2>/dev/null; then
+		echo yes
+	else
+		echo no
+	fi
+}
+
 ensure_user() {
 	getent passwd "$1" >/dev/null && return 0
 	useradd --system --user-group --no-create-home --home-dir /nonexistent \
@@ -132,6 +185,41 @@ kverr() { local v; v=$(kv "$1" errors); echo "${v:-1}"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {
 	if (NR == 0) print ""; else if (NR % 2) print v[(NR+1)/2];
 	else printf "%.2f\n", (v[NR/2] + v[NR/2+1]) / 2 }'; }
+
+# ------------------------------------------------------------ TLS
+
+# A throwaway CA and a certificate for 127.0.0.1 signed by it, EC P-256;
+# the same files serve both servers.  The key is mode 0600 (and root's when
+# running as root, as pop3d requires).
+make_tls() {
+	local d=$T/tls
+	mkdir -p "$d"
+	chmod 0755 "$d"
+	(
+		umask 077
+		openssl ecparam -name prime256v1 -genkey -noout -out "$d/ca.key"
+		openssl req -new -x509 -key "$d/ca.key" -out "$d/ca.pem" \
+		    -days 2 -subj "/CN=pop3bench test CA $$" \
+		    -addext "basicConstraints=critical,CA:TRUE" \
+		    -addext "keyUsage=critical,keyCertSign,cRLSign"
+		openssl ecparam -name prime256v1 -genkey -noout -out "$d/server.key"
+		openssl req -new -key "$d/server.key" -out "$d/server.csr" \
+		    -subj "/CN=127.0.0.1"
+		printf '%s\n' "subjectAltName=IP:127.0.0.1" \
+		    "basicConstraints=critical,CA:FALSE" \
+		    "keyUsage=critical,digitalSignature" \
+		    "extendedKeyUsage=serverAuth" >"$d/server.ext"
+		openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" \
+		    -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		    -extfile "$d/server.ext" -out "$d/server.pem"
+	) >"$d/openssl.log" 2>&1 || die "making the test certificates failed, see $d/openssl.log"
+	chmod 0644 "$d/ca.pem" "$d/server.pem"
+	chmod 0600 "$d/server.key"
+	rm -f "$d/ca.key"		# nothing else is ever signed
+	openssl verify -CAfile "$d/ca.pem" "$d/server.pem" >>"$d/openssl.log" 2>&1 ||
+	    die "the test certificate does not verify, see $d/openssl.log"
+	say "TLS: test CA and an EC P-256 certificate for 127.0.0.1 in $d"
+}
 
 # ------------------------------------------------------------- Dovecot
 
@@ -162,7 +250,7 @@ install_dovecot() {
 }
 
 dovecot_conf() {
-	local port=$1 uid gid login_user internal_user
+	local port=$1 tport=$2 uid gid login_user internal_user
 	uid=$(id -u "$MAILUSER")
 	gid=$(id -g "$MAILUSER")
 	if [ "$IS_ROOT" = 1 ]; then
@@ -183,7 +271,10 @@ log_path = $T/dovecot/dovecot.log
 info_log_path = $T/dovecot/dovecot.log
 protocols = pop3
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <$T/tls/server.pem
+ssl_key = <$T/tls/server.key
+ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain
 default_login_user = $login_user
@@ -208,7 +299,9 @@ service pop3-login {
     port = $port
   }
   inet_listener pop3s {
-    port = 0
+    address = 127.0.0.1
+    port = $tport
+    ssl = yes
   }
   process_min_avail = 16
 }
@@ -239,30 +332,36 @@ start_dovecot() {
 	local try
 	for try in 1 2 3; do
 		DPORT=$(free_port)
-		dovecot_conf "$DPORT"
+		DTPORT=$(free_port)
+		[ "$DTPORT" != "$DPORT" ] || DTPORT=$(free_port)
+		dovecot_conf "$DPORT" "$DTPORT"
 		if dovecot -c "$DOVECOT_CONF" 2>>"$T/dovecot/start.log"; then
 			DOVECOT_UP=1
-			wait_greeting "$DPORT" 15 && break
+			wait_greeting "$DPORT" 15 &&
+			    wait_tls_greeting "$DTPORT" 10 && break
 			dovecot_stop
 		fi
 		grep -q "in use" "$T/dovecot/start.log" "$T/dovecot/dovecot.log" \
 		    2>/dev/null || try=3
 		[ "$try" -lt 3 ] ||
-		    die "dovecot does not answer on 127.0.0.1:$DPORT, see $T/dovecot/"
+		    die "dovecot does not answer on 127.0.0.1:$DPORT (TLS: $DTPORT), see $T/dovecot/"
 	done
 	DOVECOT_PID=$(cat "$T/dovecot/run/master.pid")
-	say "dovecot $(dovecot --version | cut -d' ' -f1): 127.0.0.1:$DPORT, master pid $DOVECOT_PID"
+	say "dovecot $(dovecot --version | cut -d' ' -f1): 127.0.0.1:$DPORT, TLS $DTPORT, master pid $DOVECOT_PID"
 }
 
 # --------------------------------------------------------------- pop3d
 
 pop3d_conf() {
-	local port=$1 workers
+	local port=$1 tport=$2 workers
 	workers=$(nproc)
 	[ "$workers" -gt 64 ] && workers=64
 	cat >"$T/pop3d.conf" <<EOF
 # written by tests/bench/run.sh
 listen 127.0.0.1 $port allow-plaintext
+listen 127.0.0.1 $tport tls
+tls_cert $T/tls/server.pem
+tls_key $T/tls/server.key
 hostname bench.invalid
 libexec_dir $B
 users $T/pop3d-users
@@ -292,18 +391,18 @@ start_pop3d() {
 		setsid "$B/pop3d" -d -f "$T/pop3d.conf" </dev/null \
 		    2>>"$T/pop3d.log" &
 		POP3D_PID=$!
-		if wait_greeting "$PPORT" 15; then
-			say "pop3d: 127.0.0.1:$PPORT, parent pid $POP3D_PID"
+		if wait_greeting "$PPORT" 15 && wait_tls_greeting "$PTPORT" 10; then
+			say "pop3d: 127.0.0.1:$PPORT, TLS $PTPORT, parent pid $POP3D_PID"
 			return 0
 		fi
 		stop_pop3d
 		grep -q "Address already in use" "$T/pop3d.log" || break
-		PPORT=$(free_port)	# taken meanwhile: try another
-		sed -i "s/^listen 127.0.0.1 [0-9]*/listen 127.0.0.1 $PPORT/" \
-		    "$T/pop3d.conf"
+		PPORT=$(free_port)	# taken meanwhile: try others
+		PTPORT=$(free_port)
+		pop3d_conf "$PPORT" "$PTPORT"
 		: >"$T/pop3d.log"
 	done
-	die "pop3d does not answer on 127.0.0.1:$PPORT, see $T/pop3d.log"
+	die "pop3d does not answer on 127.0.0.1:$PPORT (TLS: $PTPORT), see $T/pop3d.log"
 }
 
 stop_pop3d() {
@@ -456,9 +555,10 @@ alive() {
 	return 1
 }
 
-# $1: server label, $2: port, $3: root pid of the server's process tree
+# $1: server label, $2: port, $3: implicit-TLS port, $4: root pid of the
+# server's process tree
 bench_server() {
-	local name=$1 port=$2 pid=$3 c i out
+	local name=$1 port=$2 tport=$3 pid=$4 c i out
 	local -a mbps mps
 	mkdir -p "$T/raw"
 	for c in 1 8 64; do
@@ -499,18 +599,74 @@ bench_server() {
 	R[$name.idle_kib]=$(kv "$T/raw/$name-idle.txt" per_session_pss_kib)
 	R[$name.idle_src]=$(kv "$T/raw/$name-idle.txt" mem_source)
 	R[$name.err]=$(( ${R[$name.err]} + $(kverr "$T/raw/$name-idle.txt") ))
+	bench_tls "$name" "$tport" "$pid"
+}
+
+# The implicit-TLS runs: $1 server label, $2 TLS port, $3 root pid.
+# Login runs: kind "tls" (full handshakes), "tlsr" (-R, each client slot
+# offers its previous session; libtls negotiates TLS 1.3), "tls12r" (-R
+# with TLS 1.2 only: libtls's client saves its session at the end of the
+# handshake, before TLS 1.3 tickets arrive, so only TLS 1.2 lets it resume).
+bench_tls() {
+	local name=$1 tport=$2 pid=$3 c i out kind
+	local -a tmbps tls=(-T -C "$T/tls/ca.pem")
+	local -A flags=([tls]="" [tlsr]="-R" [tls12r]="-R -V tlsv1.2")
+	for kind in tls tlsr tls12r; do
+		for c in 1 8; do
+			out=$T/raw/$name-$kind-login-c$c.txt
+			alive "$name" "$pid" || break 2
+			# shellcheck disable=SC2086
+			"$BENCH" -p "$tport" "${tls[@]}" ${flags[$kind]} \
+			    -U 'bench%d@example.org' -P "$PASS" \
+			    -G "$(glimit $((TSECS + 30)))" login -c "$c" \
+			    -n "$TSESSIONS" -t "$TSECS" >"$out" || true
+			show "$out" "$name"
+		done
+	done
+	for i in 1 2 3; do
+		out=$T/raw/$name-tls-retr-$i.txt
+		alive "$name" "$pid" || break
+		"$BENCH" -p "$tport" "${tls[@]}" -u "$BIG" -P "$PASS" \
+		    -G "$(glimit 60)" retr >"$out" || true
+		show "$out" "$name"
+		tmbps+=("$(kv "$out" mb_per_s)")
+	done
+	R[$name.tls_retr_mbps]=$(median "${tmbps[@]}")
+	if alive "$name" "$pid"; then
+		R[$name.probe13]=$(probe_resume "$tport" -tls1_3 "$T/raw/$name-probe-tls13.txt")
+		R[$name.probe12]=$(probe_resume "$tport" -tls1_2 "$T/raw/$name-probe-tls12.txt")
+		R[$name.tickets]=$(tickets "$T/raw/$name-probe-tls13.txt")/$(tickets "$T/raw/$name-probe-tls12.txt")
+		say "  $name: openssl s_client: resumed TLSv1.3 ${R[$name.probe13]}, TLSv1.2 ${R[$name.probe12]}; session tickets issued (1.3/1.2): ${R[$name.tickets]}"
+	fi
+	alive "$name" "$pid" || true
+	for kind in tls tlsr tls12r; do
+		for c in 1 8; do
+			out=$T/raw/$name-$kind-login-c$c.txt
+			R[$name.${kind}_login$c]=$(kv "$out" sessions_per_s)
+			R[$name.${kind}_p50_$c]=$(kv "$out" latency_p50_ms)
+			R[$name.${kind}_p99_$c]=$(kv "$out" latency_p99_ms)
+			R[$name.${kind}_hs50_$c]=$(kv "$out" handshake_p50_ms)
+			R[$name.${kind}_frac$c]=$(kv "$out" resumed_fraction)
+			R[$name.err]=$(( ${R[$name.err]:-0} + $(kverr "$out") ))
+		done
+	done
+	R[$name.tls_proto]="$(kv "$T/raw/$name-tls-login-c1.txt" tls_version) $(kv "$T/raw/$name-tls-login-c1.txt" tls_cipher)"
+	for i in 1 2 3; do
+		R[$name.err]=$(( ${R[$name.err]} + $(kverr "$T/raw/$name-tls-retr-$i.txt") ))
+	done
 }
 
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a == "" || b == "" || b + 0 == 0) print "-";
+		num = "^[0-9]+([.][0-9]+)?$";
+		if (a !~ num || b !~ num || b + 0 == 0) print "-";
 		else printf "%.2f\n", a / b }'
 }
 
 table() {
-	local fmt='%-34s | %10s | %10s | %8s\n' row
+	local fmt='%-42s | %10s | %10s | %8s\n' row
 	printf "$fmt" metric pop3d dovecot ratio
-	printf "$fmt" ---------------------------------- ---------- ---------- --------
+	printf "$fmt" ------------------------------------------ ---------- ---------- --------
 	for row in \
 	    "login sessions/s, 1 client:login1" \
 	    "login p50 ms, 1 client:p50_1" \
@@ -524,6 +680,30 @@ table() {
 	    "retr MB/s (median of 3):retr_mbps" \
 	    "retr messages/s (median of 3):retr_mps" \
 	    "idle KiB per session ($IDLE held):idle_kib" \
+	    "TLS login sessions/s, 1 client:tls_login1" \
+	    "TLS login p50 ms, 1 client:tls_p50_1" \
+	    "TLS login p99 ms, 1 client:tls_p99_1" \
+	    "TLS handshake p50 ms, 1 client:tls_hs50_1" \
+	    "TLS login sessions/s, 8 clients:tls_login8" \
+	    "TLS login p50 ms, 8 clients:tls_p50_8" \
+	    "TLS login p99 ms, 8 clients:tls_p99_8" \
+	    "TLS+resume sessions/s, 1 client:tlsr_login1" \
+	    "TLS+resume p50 ms, 1 client:tlsr_p50_1" \
+	    "TLS+resume p99 ms, 1 client:tlsr_p99_1" \
+	    "TLS+resume resumed fraction, 1 client:tlsr_frac1" \
+	    "TLS+resume sessions/s, 8 clients:tlsr_login8" \
+	    "TLS+resume p50 ms, 8 clients:tlsr_p50_8" \
+	    "TLS+resume p99 ms, 8 clients:tlsr_p99_8" \
+	    "TLS+resume resumed fraction, 8 clients:tlsr_frac8" \
+	    "TLS1.2+resume sessions/s, 1 client:tls12r_login1" \
+	    "TLS1.2+resume handshake p50 ms, 1 cl.:tls12r_hs50_1" \
+	    "TLS1.2+resume resumed fraction, 1 client:tls12r_frac1" \
+	    "TLS1.2+resume sessions/s, 8 clients:tls12r_login8" \
+	    "TLS1.2+resume resumed fraction, 8 cl.:tls12r_frac8" \
+	    "TLS retr MB/s (median of 3):tls_retr_mbps" \
+	    "s_client resumed of 4, TLSv1.3:probe13" \
+	    "s_client resumed of 4, TLSv1.2:probe12" \
+	    "s_client tickets issued, TLSv1.3/1.2:tickets" \
 	    "errors (all runs):err"; do
 		local label=${row%:*} key=${row##*:}
 		local p=${R[pop3d.$key]:-} d=${R[dovecot.$key]:-}
@@ -544,9 +724,12 @@ else
 fi
 mkdir -p "$T/empty"
 chmod 0755 "$T/empty"
+make_tls
 
 PPORT=$(free_port)
-pop3d_conf "$PPORT"
+PTPORT=$(free_port)
+[ "$PTPORT" != "$PPORT" ] || PTPORT=$(free_port)
+pop3d_conf "$PPORT" "$PTPORT"
 if [ "$IS_ROOT" = 0 ]; then
 	say "not root: pop3d runs in development mode (no chroot, no user switch)"
 fi
@@ -570,14 +753,14 @@ if [ "$ONLY" != pop3d ]; then
 	make_tree dmail
 	start_dovecot
 	say "== dovecot"
-	bench_server dovecot "$DPORT" "$DOVECOT_PID"
+	bench_server dovecot "$DPORT" "$DTPORT" "$DOVECOT_PID"
 	dovecot_stop
 fi
 if [ "$ONLY" != dovecot ]; then
 	make_tree pmail
 	start_pop3d
 	say "== pop3d"
-	bench_server pop3d "$PPORT" "$POP3D_PID"
+	bench_server pop3d "$PPORT" "$PTPORT" "$POP3D_PID"
 	stop_pop3d
 fi
 
@@ -585,6 +768,8 @@ fi
 	say "pop3d vs dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1) on 127.0.0.1, $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
 	say "${HASHNOTE:-Argon2id m=64M t=2 from pop3ctl} for both servers (same PHC strings); login = greeting USER PASS STAT QUIT"
 	say "retr: 1 session, RETR of $(ls "$T/corpus/big" | wc -l) messages, MB = 10^6 wire bytes; idle: ${R[pop3d.idle_src]:-${R[dovecot.idle_src]:-pss}} summed over the server's process tree"
+	say "TLS: implicit TLS (pop3d listen ... tls; Dovecot pop3s), EC P-256 certificate verified by the client (libtls); negotiated: pop3d ${R[pop3d.tls_proto]:--}, dovecot ${R[dovecot.tls_proto]:--}"
+	say "TLS+resume: each client slot offers the session of its previous connection (libtls session file); resumed fraction = resumed / all handshakes (a slot's first one cannot be); libtls saves the session before TLS 1.3 tickets arrive, so TLS1.2+resume rows (-V tlsv1.2) show what the servers resume, s_client rows the same per protocol without pop3bench"
 	say "load average before: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') (other work on the host skews the figures)"
 	[ "$IS_ROOT" = 1 ] || say "pop3d ran in development mode (not root)"
 	table
