@@ -25,6 +25,8 @@ put(struct wbuf *w, const void *d, size_t n)
 		w->err = 1;
 		return;
 	}
+	if (n == 0)		/* d may be NULL: no certificate */
+		return;
 	memcpy(w->p + w->len, d, n);
 	w->len += n;
 }

@@ -26,7 +26,8 @@ COUNT_RE='^[^ ].*: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$'
 PY_SUITES="tests/storaged/test_storaged.py tests/authd/test_authd.py
 tests/authd/test_pop3ctl.py"
 PROTO_SUITES="tests/protocol/test_pop3.py tests/protocol/test_curl.py
-tests/protocol/test_robustness.py tests/protocol/test_processes.py"
+tests/protocol/test_robustness.py tests/protocol/test_processes.py
+tests/protocol/test_tls.py tests/protocol/test_clients.py"
 
 # Prints the interesting part of a failed suite's log, indented.
 show_failure() {

@@ -15,6 +15,10 @@ and hands the Maildirs to the mail owner.  As any other user the daemon
 runs in development mode and the harness names the current user
 everywhere.
 
+Daemons can have several listeners (plaintext, STLS, implicit TLS) and a
+test CA with a server certificate made by tls.py; Client speaks TLS with
+a context that verifies that CA.
+
 Every wait is bounded; every socket has a timeout.  When $POP3D_LOG_DIR is
 set, each daemon's stderr log is copied there when it stops, so
 tests/run-all.sh can look for sanitizer reports afterwards.
@@ -27,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -38,6 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import fixtures  # noqa: E402
+import tls as tlsmod  # noqa: E402
 
 BUILD = os.environ.get("POP3D_BUILD", "build")
 if not os.path.isabs(BUILD):
@@ -221,10 +227,17 @@ class Closed(Exception):
 
 
 class Client:
-    """A raw POP3 client: exact bytes in, exact bytes out."""
+    """A raw POP3 client: exact bytes in, exact bytes out.
+
+    tls: an ssl.SSLContext for implicit TLS (the handshake runs right
+    after connecting, before the greeting is read); starttls() upgrades a
+    plaintext connection after STLS.  server_hostname is what the
+    certificate is checked against (the test certificates name 127.0.0.1
+    and localhost)."""
 
     def __init__(self, port, host="127.0.0.1", timeout=SOCK_TIMEOUT,
-                 greeting=True, rcvbuf=None):
+                 greeting=True, rcvbuf=None, tls=None, server_hostname=None,
+                 session=None):
         if rcvbuf is None:
             self.sock = socket.create_connection((host, port),
                                                  timeout=timeout)
@@ -235,8 +248,34 @@ class Client:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             self.sock.settimeout(timeout)
             self.sock.connect((host, port))
+        self.host = host
         self.buf = b""
+        if tls is not None:
+            try:
+                self.sock = tls.wrap_socket(
+                    self.sock, server_hostname=server_hostname or host,
+                    session=session)
+            except BaseException:
+                self.sock.close()
+                raise
         self.greeting = self.read_line() if greeting else None
+
+    @property
+    def tls(self):
+        """The ssl.SSLSocket when TLS is active, else None."""
+        return self.sock if isinstance(self.sock, ssl.SSLSocket) else None
+
+    def starttls(self, context, server_hostname=None, session=None):
+        """Runs the TLS handshake on the connection (after the +OK to
+        STLS).  Bytes the server sent in plaintext after that +OK, which
+        it must not send, make it fail."""
+        if self.buf:
+            raise AssertionError("plaintext bytes after the STLS reply: %r"
+                                 % self.buf[:200])
+        self.sock = context.wrap_socket(
+            self.sock, server_hostname=server_hostname or self.host,
+            session=session)
+        return self.sock
 
     @property
     def local_port(self):
@@ -248,7 +287,10 @@ class Client:
         self.sock.sendall(data)
 
     def _fill(self):
-        data = self.sock.recv(1 << 16)
+        try:
+            data = self.sock.recv(1 << 16)
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:
+            raise Closed("connection closed by the server (%s)" % e)
         if not data:
             raise Closed("connection closed by the server")
         self.buf += data
@@ -317,7 +359,8 @@ class Client:
         while True:
             try:
                 chunk = self.sock.recv(1 << 16)
-            except ConnectionResetError:
+            except (ConnectionResetError, ssl.SSLError):
+                # a reset, or TLS ended by an alert or without close_notify
                 return data
             if not chunk:
                 return data
@@ -385,14 +428,39 @@ class Daemon:
     conf: extra or overriding config keywords (dict, value None drops a
     keyword); users: list of (user, password) created with pop3ctl;
     fixtures: {user: [Fixture]} written into the Maildirs before start.
+
+    listeners: {name: "listen options"} in order, each on a free port of
+    127.0.0.1 (self.ports[name]); the options are those of pop3d.conf's
+    listen line ("tls", "starttls", "allow-plaintext", combinations, or
+    "" for plaintext without login).  The default is one listener "main"
+    with "allow-plaintext".  self.port is the first listener that is not
+    implicit TLS (else the first one).
+    tls: create a test CA and a server certificate for 127.0.0.1 and
+    localhost (tests/protocol/tls.py) and set tls_cert and tls_key (unless
+    conf sets them); implied when a listener uses tls or starttls.
+    self.tls is then the tls.ServerCert, self.ca the tls.CA.
     """
 
-    def __init__(self, conf=None, name=None):
+    def __init__(self, conf=None, name=None, listeners=None, tls=None):
         global _daemon_seq
         _daemon_seq += 1
         self.name = name or "daemon%d" % _daemon_seq
         self.dir = tempfile.mkdtemp(prefix="pop3d-test-")
-        self.port = free_port()
+        self.listeners = dict(listeners or {"main": "allow-plaintext"})
+        self.ports = {}
+        for lname in self.listeners:
+            while True:
+                p = free_port()
+                if p not in self.ports.values():
+                    break
+            self.ports[lname] = p
+        plain = [n for n in self.listeners if not self.is_tls(n)]
+        self.port = self.ports[(plain or list(self.listeners))[0]]
+        if tls is None:
+            tls = any(self.is_tls(n) or self.is_starttls(n)
+                      for n in self.listeners)
+        self.tls = None
+        self.ca = None
         self.proc = None
         self.preexec = None         # run in the child before exec
         self.users = {}
@@ -427,6 +495,18 @@ class Daemon:
             "max_bad_commands": "20",
             "hostname": "pop3.test.invalid",
         }
+        if tls:
+            tdir = os.path.join(self.dir, "tls")
+            try:
+                self.ca = tlsmod.CA(tdir)
+                self.tls = self.ca.issue(os.path.join(tdir, "server.pem"),
+                                         os.path.join(tdir, "server.key"),
+                                         serial=1001)
+            except BaseException:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                raise
+            self.settings["tls_cert"] = self.tls.cert
+            self.settings["tls_key"] = self.tls.key
         for k, v in (conf or {}).items():
             if v is None:
                 self.settings.pop(k, None)
@@ -434,11 +514,25 @@ class Daemon:
                 self.settings[k] = str(v)
         self.write_config()
 
+    # -- listeners ----------------------------------------------------------
+
+    def is_tls(self, listener):
+        return "tls" in self.listeners[listener].split()
+
+    def is_starttls(self, listener):
+        return "starttls" in self.listeners[listener].split()
+
+    def client_context(self, **kw):
+        """An ssl.SSLContext that verifies this daemon's certificate
+        against the test CA (tls.client_context keywords)."""
+        return tlsmod.client_context(self.ca.cert, **kw)
+
     # -- configuration and users ------------------------------------------
 
     def write_config(self):
-        lines = ["# written by tests/protocol/harness.py",
-                 "listen 127.0.0.1 %d allow-plaintext" % self.port]
+        lines = ["# written by tests/protocol/harness.py"]
+        lines += [("listen 127.0.0.1 %d %s" % (self.ports[n], opts)).rstrip()
+                  for n, opts in self.listeners.items()]
         lines += ["%s %s" % kv for kv in self.settings.items()]
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -540,22 +634,27 @@ class Daemon:
         self.log_thread.start()
         deadline = time.monotonic() + timeout
         last = None
+        waiting = list(self.listeners)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise DaemonError("pop3d exited with %s at start:\n%s" %
                                   (self.proc.returncode, self.log_tail()))
             try:
-                with Client(self.port, timeout=2) as c:
+                with self.connect(listener=waiting[0], timeout=2) as c:
                     if c.greeting.startswith(b"+OK"):
                         c.quit()
-                        return self
+                        waiting.pop(0)
+                        if not waiting:
+                            return self
+                        continue
                     last = c.greeting
             except (OSError, Closed) as e:
                 last = e
             time.sleep(0.05)
         self.stop()
         raise DaemonError("pop3d did not greet on port %d within %d s "
-                          "(last: %r):\n%s" % (self.port, timeout, last,
+                          "(last: %r):\n%s" % (self.ports[waiting[0]],
+                                                timeout, last,
                                                 self.log_tail()))
 
     @staticmethod
@@ -686,18 +785,26 @@ class Daemon:
 
     # -- clients -----------------------------------------------------------
 
-    def connect(self, **kw):
-        return Client(self.port, **kw)
+    def connect(self, listener=None, **kw):
+        """A Client on self.port, or on the named listener; on an implicit
+        TLS listener the handshake verifies the test CA unless tls= is
+        given."""
+        if listener is None:
+            return Client(self.port, **kw)
+        if self.is_tls(listener) and kw.get("tls") is None:
+            kw["tls"] = self.client_context()
+        return Client(self.ports[listener], **kw)
 
-    def login(self, user, password=None):
+    def login(self, user, password=None, listener=None):
         """A logged-in client; fails the caller if the login fails.  An
         [IN-USE] refusal is retried for up to 2 s, since the storaged of a
         previous connection that was dropped without QUIT may still be on
-        its way out (tests of the lock itself use Client directly)."""
+        its way out (tests of the lock itself use Client directly).
+        listener: as in connect()."""
         pw = self.users.get(user) if password is None else password
         deadline = time.monotonic() + scaled(2)
         while True:
-            c = Client(self.port)
+            c = self.connect(listener)
             r = c.login(user, pw)
             if r.startswith(b"+OK"):
                 return c
@@ -729,9 +836,11 @@ class Daemon:
 
 class DaemonTestMixin:
     """setUpClass/tearDownClass that run one daemon per test class.
-    Subclasses set CONF (dict) and implement setup_users(daemon)."""
+    Subclasses set CONF (dict), optionally LISTENERS (see Daemon), and
+    implement setup_users(daemon)."""
 
     CONF = {}
+    LISTENERS = None
     daemon = None
 
     @classmethod
@@ -740,7 +849,8 @@ class DaemonTestMixin:
 
     @classmethod
     def setUpClass(cls):
-        d = Daemon(conf=cls.CONF, name=cls.__name__)
+        d = Daemon(conf=cls.CONF, name=cls.__name__,
+                   listeners=cls.LISTENERS)
         try:
             cls.setup_users(d)
             d.start()
