@@ -316,6 +316,8 @@ lock_mailbox(int fd)
 	refuse(MBOX_TEMPFAIL);
 }
 
+static int lock_fd = -1;	/* the mailbox directory, flock'ed */
+
 static void
 open_mailbox(void)
 {
@@ -336,6 +338,7 @@ open_mailbox(void)
 		refuse(code);
 	}
 	/* fd stays open: it holds the lock. */
+	lock_fd = fd;
 }
 
 /* A request that does not parse comes from a broken or hostile session. */
@@ -467,6 +470,12 @@ h_update(struct ipc_msg *m)
 	check_end(m);
 	code = mailbox_expunge(&mbox, &done);
 	log_info("user %s: %u messages deleted", user_log, done);
+	/*
+	 * Unlock before answering: the client may log in again as soon as
+	 * it sees the reply to QUIT, before this process has exited.
+	 */
+	if (lock_fd != -1)
+		flock(lock_fd, LOCK_UN);
 	send_status(code, done, 0);
 	finish(0);
 }
