@@ -108,7 +108,7 @@ static int
 stls_available(struct session *s)
 {
 	return (s->listen_flags & LISTEN_F_STARTTLS) && !s->tls_active &&
-	    s->tls_server != NULL && s->state == ST_AUTHORIZATION;
+	    s->tls_available && s->state == ST_AUTHORIZATION;
 }
 
 static int

@@ -49,7 +49,10 @@ struct session {
 	uint64_t	 login_deadline;	/* AUTHORIZATION ends by then */
 	const char	*end_reason;		/* set when the session ends */
 	int		 conn_dead;		/* client unreachable: no writes */
-	struct tls	*tls_server;		/* NULL: no certificate */
+	uint8_t		*tls_blob;		/* material until first use */
+	size_t		 tls_bloblen;
+	int		 tls_available;		/* a certificate was handed over */
+	struct tls	*tls_server;		/* built on first use */
 	struct tls	*tls;			/* this connection's context */
 	int		 tls_active;
 

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <tls.h>
-
 #include <sodium.h>
 
 #include "log.h"
@@ -83,7 +81,9 @@ main(int argc, char *argv[])
 
 	role_getopt(argc, argv, "pop3d-session", &conffile, &verbose);
 	log_init("pop3d-session", 1, verbose);
-	if (sodium_init() == -1 || tls_init() == -1)
+	/* no tls_init() here: libtls initialises itself on first use, and
+	 * OpenSSL's set-up is a cost only TLS connections should pay */
+	if (sodium_init() == -1)
 		fatalx("library initialisation failed");
 	if (config_load(&sess.conf, conffile) == -1)
 		fatalx("%s: configuration not usable", conffile);

@@ -22,39 +22,66 @@
 #include "tls_material.h"
 #include "util.h"
 
-/* Reads the blob the parent wrote into descriptor `fd' and closes it. */
+/*
+ * Reads the blob the parent wrote into descriptor `fd' and closes it.  The
+ * blob is kept, not yet turned into a libtls context: OpenSSL's set-up
+ * costs about a megabyte per process, which a session that never does TLS
+ * should not pay.  Its shape is checked now, so a bad blob fails at once.
+ */
 void
 session_tls_load(struct session *s, int fd)
 {
-	static uint8_t buf[TLSM_MAX + 1];
 	struct tls_material t;
-	struct tls_config *cfg;
-	size_t len = 0;
 	ssize_t n;
 
-	while (len < sizeof(buf) &&
-	    (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+	if ((s->tls_blob = malloc(TLSM_MAX + 1)) == NULL)
+		fatal("malloc");
+	while (s->tls_bloblen < TLSM_MAX + 1 && (n = read(fd,
+	    s->tls_blob + s->tls_bloblen, TLSM_MAX + 1 - s->tls_bloblen)) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			fatal("reading TLS material");
-		len += n;
+		s->tls_bloblen += n;
 	}
 	close(fd);
-	if (len > TLSM_MAX || tlsm_decode(&t, buf, len) == -1)
+	if (s->tls_bloblen > TLSM_MAX ||
+	    tlsm_decode(&t, s->tls_blob, s->tls_bloblen) == -1)
 		fatalx("malformed TLS material from parent");
-	if (t.certlen > 0) {
-		if ((cfg = tls_config_new()) == NULL ||
-		    (s->tls_server = tls_server()) == NULL)
-			fatalx("tls_server");
-		if (tlsm_configure(cfg, &s->conf, &t) == -1 ||
-		    tls_configure(s->tls_server, cfg) == -1)
-			fatalx("TLS setup: %s", tls_error(s->tls_server));
-		tls_config_clear_keys(cfg);
-		tls_config_free(cfg);
-	}
-	sodium_memzero(buf, sizeof(buf));
+	s->tls_available = t.certlen > 0;
 	sodium_memzero(&t, sizeof(t));
+}
+
+/* Builds the server context on first use, then wipes the blob. */
+static int
+tls_server_setup(struct session *s)
+{
+	struct tls_material t;
+	struct tls_config *cfg;
+	int ret = -1;
+
+	if (s->tls_server != NULL)
+		return 0;
+	if (!s->tls_available || tlsm_decode(&t, s->tls_blob,
+	    s->tls_bloblen) == -1) {
+		log_warnx("TLS requested but no certificate loaded");
+		return -1;
+	}
+	if ((cfg = tls_config_new()) == NULL ||
+	    (s->tls_server = tls_server()) == NULL)
+		fatalx("tls_server");
+	if (tlsm_configure(cfg, &s->conf, &t) == 0 &&
+	    tls_configure(s->tls_server, cfg) == 0)
+		ret = 0;
+	else
+		log_warnx("TLS setup: %s", tls_error(s->tls_server));
+	tls_config_clear_keys(cfg);
+	tls_config_free(cfg);
+	sodium_memzero(&t, sizeof(t));
+	sodium_memzero(s->tls_blob, TLSM_MAX + 1);
+	s->tls_bloblen = 0;
+	s->tls_available = ret == 0;
+	return ret;
 }
 
 /* Runs the TLS handshake on the client socket within the deadline. */
@@ -64,10 +91,8 @@ session_tls_start(struct session *s)
 	uint64_t deadline = monotonic_ms() + s->conf.tls_handshake_timeout_ms;
 	int r;
 
-	if (s->tls_server == NULL) {
-		log_warnx("TLS requested but no certificate loaded");
+	if (tls_server_setup(s) == -1)
 		return -1;
-	}
 	if (tls_accept_socket(s->tls_server, &s->tls, s->client) == -1) {
 		log_warnx("tls_accept_socket: %s", tls_error(s->tls_server));
 		return -1;
