@@ -6,6 +6,7 @@ Tests that never ran because their class or module set-up failed count as
 failed, so a daemon that does not start cannot make a suite look green.
 """
 
+import os
 import sys
 import time
 import unittest
@@ -29,7 +30,14 @@ class CountingResult(unittest.TextTestResult):
             self.stream.writeln("  (slow: %s took %.1f s)" % (test.id(), dt))
 
 
-def main(name, module="__main__", argv=None):
+def main(name, module="__main__", argv=None, require=()):
+    """Runs the suite; `require` lists programs that must exist, so a
+    missing build fails loudly instead of as a pile of errors."""
+    missing = [p for p in require if not os.access(p, os.X_OK)]
+    if missing:
+        print("%s: 0 passed, 1 failed, 0 skipped (missing %s)" %
+              (name, ", ".join(missing)))
+        sys.exit(1)
     argv = sys.argv[1:] if argv is None else argv
     loader = unittest.TestLoader()
     if argv:
