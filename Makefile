@@ -29,7 +29,8 @@ CPPFLAGS += -DNEED_STRLCPY
 endif
 ifdef SANITIZE
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=undefined -U_FORTIFY_SOURCE
+	   -fno-sanitize-recover=undefined -U_FORTIFY_SOURCE \
+	   -DPOP3D_SANITIZE
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
@@ -37,7 +38,13 @@ COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 	  common/config.c common/privdrop.c common/username.c
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
 	  pop3d/tls_material.c
-SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c \
+ifeq ($(OS),Linux)
+SANDBOX	= common/sandbox_seccomp.c policy/sandbox_session.c
+SANDBOX_LIBS = -lseccomp
+else ifeq ($(OS),OpenBSD)
+SANDBOX	= common/sandbox_pledge.c
+endif
+SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c $(SANDBOX) \
 	  pop3d/pop3_parse.c pop3d/retr.c pop3d/session_tls.c pop3d/sasl.c \
 	  pop3d/tls_material.c common/dotstuff.c
 AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c
@@ -59,7 +66,7 @@ $(B)/obj/%.o: %.c
 $(B)/pop3d: $(call obj,$(POP3D) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(LDLIBS)
 $(B)/pop3d-session: $(call obj,$(SESSION) $(COMMON))
-	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(SANDBOX_LIBS) $(LDLIBS)
 $(B)/pop3d-authd: $(call obj,$(AUTHD) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/pop3d-storaged: $(call obj,$(STORAGED) $(COMMON))

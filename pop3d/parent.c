@@ -414,7 +414,10 @@ reap(struct parent *p)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = child_by_pid(p, pid)) == NULL)
 			continue;
-		if (WIFSIGNALED(status))
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			log_warnx("%s (pid %d): killed by its sandbox (SIGSYS): "
+			    "a forbidden system call", c->label, (int)pid);
+		else if (WIFSIGNALED(status))
 			log_warnx("%s (pid %d): killed by signal %d", c->label,
 			    (int)pid, WTERMSIG(status));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)

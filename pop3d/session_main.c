@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "session.h"
 #include "util.h"
 
@@ -94,6 +95,8 @@ main(int argc, char *argv[])
 	session_tls_load(&sess, TLS_FD);
 	confine(&sess);
 	log_to_channel(&sess.parent);
+	/* last step before any client byte: the filter */
+	sandbox_enter(ROLE_SESSION);
 	if (ipc_send_hello(&sess.parent) == -1)
 		fatal("hello to parent");
 	receive_client(&sess);

@@ -143,6 +143,23 @@ sanitizer_reports() {	# B
 	fi
 }
 
+# No process may die of its sandbox on a normal path: any such line in a
+# daemon log is a policy that forbids something a role really needs.
+sandbox_kills() {	# B PREFIX
+	local dir=$1/test-logs/daemon bad
+	bad=$(grep -l 'killed by its sandbox' "$dir"/*.log 2>/dev/null | wc -l)
+	if [ "$bad" -eq 0 ]; then
+		echo "${2}sandbox-kills: 1 passed, 0 failed"
+		PASSED=$((PASSED + 1))
+	else
+		echo "${2}sandbox-kills: 0 passed, $bad failed (SIGSYS in:" \
+		    "$(grep -l 'killed by its sandbox' "$dir"/*.log | head -3))"
+		grep -h -B3 'killed by its sandbox' "$dir"/*.log | head -20 |
+		    sed 's/^/    | /'
+		FAILED=$((FAILED + bad))
+	fi
+}
+
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "== build"
@@ -153,6 +170,7 @@ if build build; then
 	rm -rf build/test-logs/daemon
 	# shellcheck disable=SC2086
 	run_py build "" 300 $PY_SUITES $PROTO_SUITES
+	sandbox_kills build ""
 fi
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
@@ -167,6 +185,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		# shellcheck disable=SC2086
 		run_py build-asan "[asan] " 420 $PROTO_SUITES
 		sanitizer_reports build-asan
+		sandbox_kills build-asan "[asan] "
 		unset ASAN_OPTIONS UBSAN_OPTIONS
 	fi
 fi

@@ -4,7 +4,7 @@ UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
 	  common/ipc_proto.c)
 
 UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
-	  userdb hashpolicy sasl
+	  userdb hashpolicy sasl sandbox
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
 $(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c \
@@ -25,6 +25,10 @@ $(B)/tests/unit/test_hashpolicy: $(call obj,tests/unit/test_hashpolicy.c \
 
 $(B)/tests/unit/test_sasl: $(call obj,tests/unit/test_sasl.c pop3d/sasl.c) \
 	$(UCOMMON)
+
+$(B)/tests/unit/test_sandbox: $(call obj,tests/unit/test_sandbox.c \
+	$(SANDBOX)) $(UCOMMON)
+$(B)/tests/unit/test_sandbox: LDLIBS += $(SANDBOX_LIBS)
 
 UNIT_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 

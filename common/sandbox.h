@@ -1,0 +1,13 @@
+/*
+ * The sandbox interface: one call, sandbox_enter(), made by a role as its
+ * last start-up step, just before its event loop.  One backend per
+ * platform (sandbox_seccomp.c on Linux, sandbox_pledge.c on OpenBSD), one
+ * policy per role in policy/.  There is no fallback: a process that cannot
+ * enter its sandbox exits.
+ */
+#ifndef POP3D_SANDBOX_H
+#define POP3D_SANDBOX_H
+
+void	sandbox_enter(int);
+
+#endif

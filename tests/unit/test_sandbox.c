@@ -1,0 +1,155 @@
+/*
+ * Threat-model T01 for the session role: a forked child enters the real
+ * session policy (policy/sandbox_session.c through sandbox_enter()) and
+ * makes one call; forbidden calls must kill it with SIGSYS, file probes
+ * must fail with EACCES, and what a session needs must still work.
+ */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "ipc_proto.h"
+#include "sandbox.h"
+#include "test.h"
+
+/* Runs fn in a sandboxed child; returns its wait status. */
+static int
+sandboxed(int (*fn)(void))
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		sandbox_enter(ROLE_SESSION);
+		_exit(fn());
+	}
+	if (waitpid(pid, &status, 0) == -1)
+		return -1;
+	return status;
+}
+
+static int
+killed(int status)
+{
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+}
+
+static int
+exited_ok(int status)
+{
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int do_socket(void) { return socket(AF_INET, SOCK_STREAM, 0) != -1; }
+static int do_execve(void)
+{
+	char *argv[] = { "/bin/true", NULL };
+
+	execve("/bin/true", argv, NULL);
+	return 1;
+}
+static int do_fork(void) { return fork() != -1 ? 0 : 1; }
+static int do_ptrace(void) { return ptrace(PTRACE_TRACEME, 0, 0, 0) != -1; }
+static int do_kill(void) { return kill(1, 0) != -1; }
+static int do_setuid(void) { return setuid(0) != -1; }
+static int do_connect(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	return connect(0, (struct sockaddr *)&sin, sizeof(sin)) != -1;
+}
+static int do_mmap_exec(void)
+{
+	return mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0) != MAP_FAILED;
+}
+static int do_mprotect_exec(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 2;
+	return mprotect(p, 4096, PROT_READ | PROT_EXEC) != -1;
+}
+/* probes fail softly: exit 0 when refused with EACCES */
+static int do_open(void)
+{
+	return !(open("/etc/passwd", O_RDONLY) == -1 && errno == EACCES);
+}
+/* what a session needs */
+static int do_allowed(void)
+{
+	char buf[16];
+	void *m;
+
+	if (getpid() <= 0 || getrandom(buf, sizeof(buf), 0) != sizeof(buf))
+		return 1;
+	if ((m = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED || munmap(m, 65536) == -1)
+		return 2;
+	return 0;
+}
+/* not listed, so not allowed: pipe() */
+static int do_pipe(void)
+{
+	int p[2];
+
+	return pipe(p) == 0;
+}
+/* not listed, so not allowed: dup() */
+static int do_dup(void) { return dup(0) != -1; }
+static int do_malloc_and_write(void)
+{
+	char *p = malloc(1 << 20);
+
+	if (p == NULL)
+		return 1;
+	memset(p, 'x', 1 << 20);
+	free(p);
+	return write(STDERR_FILENO, "", 0) == -1;
+}
+
+static void
+test_forbidden(void)
+{
+	CHECK(killed(sandboxed(do_socket)));
+	CHECK(killed(sandboxed(do_connect)));
+	CHECK(killed(sandboxed(do_execve)));
+	CHECK(killed(sandboxed(do_fork)));
+	CHECK(killed(sandboxed(do_ptrace)));
+	CHECK(killed(sandboxed(do_kill)));
+	CHECK(killed(sandboxed(do_setuid)));
+	CHECK(killed(sandboxed(do_mmap_exec)));
+	CHECK(killed(sandboxed(do_mprotect_exec)));
+}
+
+static void
+test_soft_denied(void)
+{
+	CHECK(exited_ok(sandboxed(do_open)));
+}
+
+static void
+test_allowed(void)
+{
+	CHECK(exited_ok(sandboxed(do_allowed)));
+	CHECK(killed(sandboxed(do_pipe)));
+	CHECK(killed(sandboxed(do_dup)));
+	CHECK(exited_ok(sandboxed(do_malloc_and_write)));
+}
+
+TEST_MAIN("sandbox", test_forbidden, test_soft_denied, test_allowed)
