@@ -39,7 +39,8 @@ COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
 	  pop3d/tls_material.c
 ifeq ($(OS),Linux)
-SANDBOX	= common/sandbox_seccomp.c policy/sandbox_session.c
+SANDBOX	= common/sandbox_seccomp.c policy/sandbox_session.c \
+	  policy/sandbox_storaged.c
 SANDBOX_LIBS = -lseccomp
 else ifeq ($(OS),OpenBSD)
 SANDBOX	= common/sandbox_pledge.c
@@ -49,7 +50,7 @@ SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c $(SANDBOX) \
 	  pop3d/tls_material.c common/dotstuff.c
 AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c
 STORAGED = storaged/storaged.c storaged/mailbox_maildir.c \
-	  storaged/maildir_name.c
+	  storaged/maildir_name.c $(SANDBOX)
 POP3CTL	= authd/pop3ctl.c authd/userdb.c authd/hashpolicy.c \
 	  authd/userdb_edit.c
 
@@ -70,7 +71,7 @@ $(B)/pop3d-session: $(call obj,$(SESSION) $(COMMON))
 $(B)/pop3d-authd: $(call obj,$(AUTHD) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/pop3d-storaged: $(call obj,$(STORAGED) $(COMMON))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SANDBOX_LIBS) $(LDLIBS)
 $(B)/pop3ctl: $(call obj,$(POP3CTL) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

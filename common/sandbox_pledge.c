@@ -18,6 +18,12 @@ sandbox_enter(int role)
 	case ROLE_SESSION:
 		promises = "stdio recvfd";
 		break;
+	case ROLE_STORAGED:
+		/* chrooted into the mailbox: "/" is all it can see */
+		if (unveil("/", "rc") == -1)
+			fatal("sandbox: unveil");
+		promises = "stdio rpath cpath flock sendfd";
+		break;
 	default:
 		fatalx("sandbox: no policy for role %s", ipc_role_name(role));
 	}

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ role_rules(int role)
 	switch (role) {
 	case ROLE_SESSION:
 		return sandbox_session_rules;
+	case ROLE_STORAGED:
+		return sandbox_storaged_rules;
 	default:
 		fatalx("sandbox: no policy for role %s", ipc_role_name(role));
 	}
@@ -38,6 +41,10 @@ add_rule(scmp_filter_ctx ctx, const struct sb_rule *r)
 	if (r->arg == SB_NO_EXEC)
 		rc = seccomp_rule_add(ctx, action, nr, 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	else if (r->arg == SB_READ_ONLY)
+		rc = seccomp_rule_add(ctx, action, nr, 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
+		    O_APPEND, O_RDONLY));
 	else
 		rc = seccomp_rule_add(ctx, action, nr, 0);
 	if (rc < 0)

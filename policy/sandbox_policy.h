@@ -8,7 +8,11 @@
 #define POP3D_SANDBOX_POLICY_H
 
 enum sb_action { SB_ALLOW, SB_EACCES };
-enum sb_arg { SB_ANY, SB_NO_EXEC };	/* SB_NO_EXEC: arg 2 lacks PROT_EXEC */
+enum sb_arg {
+	SB_ANY,
+	SB_NO_EXEC,		/* arg 2 (prot) lacks PROT_EXEC */
+	SB_READ_ONLY		/* arg 2 (openat flags): read-only, no create */
+};
 
 struct sb_rule {
 	const char	*syscall;
@@ -17,5 +21,6 @@ struct sb_rule {
 };
 
 extern const struct sb_rule	sandbox_session_rules[];
+extern const struct sb_rule	sandbox_storaged_rules[];
 
 #endif

@@ -31,6 +31,7 @@
 #include "mailbox.h"
 #include "maildir_name.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define PARENT_FD		3
@@ -607,5 +608,7 @@ main(int argc, char *argv[])
 	log_info("user %s: mailbox ready, %u messages, %llu octets",
 	    user_log, mbox.count, (unsigned long long)mbox.octets);
 	send_status(MBOX_OK, mbox.count, mbox.octets);
+	/* the scan is done: from here on only the request loop runs */
+	sandbox_enter(ROLE_STORAGED);
 	serve();
 }

@@ -357,9 +357,10 @@ def proc_status(pid):
 
 
 class TestSandbox(ProcCase):
-    """Session processes run under their seccomp filter (threat model T05
-    for the session role): filter mode 2, no_new_privs, before they are
-    handed a client and while they serve one.  Works without root."""
+    """Session and storaged processes run under their seccomp filters
+    (threat model T05 for those roles): filter mode 2, no_new_privs, a
+    session before it is handed a client and while it serves one, storaged
+    while it serves requests.  Works without root."""
 
     def assertConfined(self, pid):
         st = proc_status(pid)
@@ -378,13 +379,15 @@ class TestSandbox(ProcCase):
                 checked += 1
         self.assertGreater(checked, 0)
 
-    def test_serving_session_stays_filtered(self):
+    def test_serving_session_and_storaged_are_filtered(self):
+        start = self.daemon.log_size()
         c = self.daemon.connect()
         pid = self.session_of(c)
         self.assertOK(c.login("carol@example.org", "carol-password"))
         status, _ = c.multi("RETR 1")
         self.assertOK(status)
         self.assertConfined(pid)
+        self.assertConfined(self.storaged_of("carol@example.org", start))
         self.assertOK(c.quit())
 
 

@@ -1,8 +1,9 @@
 /*
- * Threat-model T01 for the session role: a forked child enters the real
- * session policy (policy/sandbox_session.c through sandbox_enter()) and
- * makes one call; forbidden calls must kill it with SIGSYS, file probes
- * must fail with EACCES, and what a session needs must still work.
+ * Threat-model T01 for the session and storaged roles: a forked child
+ * enters the real policy (policy/sandbox_*.c through sandbox_enter()) and
+ * makes one call; forbidden calls must kill it with SIGSYS, the session's
+ * file probes must fail with EACCES, storaged may open only read-only, and
+ * what each role needs must still work.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -23,7 +24,9 @@
 #include "sandbox.h"
 #include "test.h"
 
-/* Runs fn in a sandboxed child; returns its wait status. */
+static int role = ROLE_SESSION;
+
+/* Runs fn in a child sandboxed as `role'; returns its wait status. */
 static int
 sandboxed(int (*fn)(void))
 {
@@ -33,7 +36,7 @@ sandboxed(int (*fn)(void))
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
-		sandbox_enter(ROLE_SESSION);
+		sandbox_enter(role);
 		_exit(fn());
 	}
 	if (waitpid(pid, &status, 0) == -1)
@@ -152,4 +155,38 @@ test_allowed(void)
 	CHECK(exited_ok(sandboxed(do_malloc_and_write)));
 }
 
-TEST_MAIN("sandbox", test_forbidden, test_soft_denied, test_allowed)
+/* storaged: read-only opens pass, writing or creating kills */
+static int do_open_ro(void) { return open("/etc/hostname", O_RDONLY) == -1 &&
+    errno != ENOENT; }
+static int do_open_wr(void) { return open("/tmp/x", O_WRONLY) != -1; }
+static int do_open_rdwr(void) { return open("/tmp/x", O_RDWR) != -1; }
+static int do_open_creat(void)
+{
+	return open("/tmp/pop3d-sandbox-test", O_RDONLY | O_CREAT, 0600) != -1;
+}
+static int do_open_trunc(void) { return open("/tmp/x", O_RDONLY | O_TRUNC) !=
+    -1; }
+
+static void
+test_storaged(void)
+{
+	role = ROLE_STORAGED;
+	CHECK(exited_ok(sandboxed(do_open_ro)));
+	CHECK(exited_ok(sandboxed(do_malloc_and_write)));
+	CHECK(killed(sandboxed(do_open_wr)));
+	CHECK(killed(sandboxed(do_open_rdwr)));
+	CHECK(killed(sandboxed(do_open_creat)));
+	CHECK(killed(sandboxed(do_open_trunc)));
+	CHECK(killed(sandboxed(do_socket)));
+	CHECK(killed(sandboxed(do_connect)));
+	CHECK(killed(sandboxed(do_execve)));
+	CHECK(killed(sandboxed(do_fork)));
+	CHECK(killed(sandboxed(do_ptrace)));
+	CHECK(killed(sandboxed(do_kill)));
+	CHECK(killed(sandboxed(do_setuid)));
+	CHECK(killed(sandboxed(do_mmap_exec)));
+	role = ROLE_SESSION;
+}
+
+TEST_MAIN("sandbox", test_forbidden, test_soft_denied, test_allowed,
+    test_storaged)
