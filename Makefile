@@ -39,7 +39,8 @@ COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
 	  pop3d/tls_material.c
 ifeq ($(OS),Linux)
-SANDBOX	= common/sandbox_seccomp.c policy/sandbox_session.c \
+SANDBOX	= common/sandbox_seccomp.c policy/sandbox_base.c \
+	  policy/sandbox_session.c \
 	  policy/sandbox_storaged.c
 SANDBOX_LIBS = -lseccomp
 else ifeq ($(OS),OpenBSD)

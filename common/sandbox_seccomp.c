@@ -62,6 +62,8 @@ sandbox_enter(int role)
 		fatalx("sandbox: seccomp_init failed");
 	for (; r->syscall != NULL; r++)
 		add_rule(ctx, r);
+	for (r = sandbox_base_rules; r->syscall != NULL; r++)
+		add_rule(ctx, r);
 	if ((rc = seccomp_load(ctx)) < 0)
 		fatalx("sandbox: seccomp_load: %s", strerror(-rc));
 	seccomp_release(ctx);

@@ -2,7 +2,8 @@
  * The shape of a role's system-call policy, shared by policy/ and the
  * seccomp backend: each entry is a syscall the role may make, how (allowed,
  * or refused with EACCES so a libc probe fails softly), and an optional
- * argument rule.  Anything not listed kills the process.
+ * argument rule.  Every role gets sandbox_base_rules plus its own list;
+ * anything not listed kills the process.
  */
 #ifndef POP3D_SANDBOX_POLICY_H
 #define POP3D_SANDBOX_POLICY_H
@@ -20,6 +21,7 @@ struct sb_rule {
 	enum sb_arg	 arg;
 };
 
+extern const struct sb_rule	sandbox_base_rules[];
 extern const struct sb_rule	sandbox_session_rules[];
 extern const struct sb_rule	sandbox_storaged_rules[];
 

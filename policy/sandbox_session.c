@@ -26,33 +26,13 @@ const struct sb_rule sandbox_session_rules[] = {
 	{ "shutdown", SB_ALLOW, SB_ANY },
 	{ "fcntl", SB_ALLOW, SB_ANY },		/* O_NONBLOCK on the client */
 	{ "lseek", SB_ALLOW, SB_ANY },		/* stdio on stderr */
-	/* memory: malloc, OpenSSL, the sanitizers; never executable */
-	{ "brk", SB_ALLOW, SB_ANY },
-	{ "mmap", SB_ALLOW, SB_NO_EXEC },
-	{ "mprotect", SB_ALLOW, SB_NO_EXEC },
-	{ "munmap", SB_ALLOW, SB_ANY },
-	{ "mremap", SB_ALLOW, SB_ANY },
-	{ "madvise", SB_ALLOW, SB_ANY },
-	/* time, randomness, identity of self */
-	{ "clock_gettime", SB_ALLOW, SB_ANY },
-	{ "gettimeofday", SB_ALLOW, SB_ANY },
+	/* sleeping, threads and OpenSSL's first use (memory, clock and
+	 * randomness come from sandbox_base.c) */
 	{ "clock_nanosleep", SB_ALLOW, SB_ANY },
 	{ "nanosleep", SB_ALLOW, SB_ANY },
-	{ "getrandom", SB_ALLOW, SB_ANY },	/* libsodium, OpenSSL */
-	{ "getpid", SB_ALLOW, SB_ANY },		/* OpenSSL fork detection */
 	{ "gettid", SB_ALLOW, SB_ANY },
 	{ "sysinfo", SB_ALLOW, SB_ANY },	/* OpenSSL first use */
-	{ "futex", SB_ALLOW, SB_ANY },		/* OpenSSL's locks */
 	{ "sched_yield", SB_ALLOW, SB_ANY },
-	/* signals and the end */
-	{ "rt_sigreturn", SB_ALLOW, SB_ANY },
-	{ "rt_sigprocmask", SB_ALLOW, SB_ANY },
-	{ "exit", SB_ALLOW, SB_ANY },
-	{ "exit_group", SB_ALLOW, SB_ANY },
-#ifdef POP3D_SANITIZE
-	/* only in the ASan/UBSan build: the runtime's exit path */
-	{ "sigaltstack", SB_ALLOW, SB_ANY },
-#endif
 	/* probes by libc and OpenSSL (openssl.cnf): fail softly */
 	{ "open", SB_EACCES, SB_ANY },
 	{ "openat", SB_EACCES, SB_ANY },

@@ -34,26 +34,5 @@ const struct sb_rule sandbox_storaged_rules[] = {
 	{ "fsync", SB_ALLOW, SB_ANY },
 	{ "fdatasync", SB_ALLOW, SB_ANY },
 	{ "flock", SB_ALLOW, SB_ANY },
-	/* memory, never executable; time; randomness */
-	{ "brk", SB_ALLOW, SB_ANY },
-	{ "mmap", SB_ALLOW, SB_NO_EXEC },
-	{ "mprotect", SB_ALLOW, SB_NO_EXEC },
-	{ "munmap", SB_ALLOW, SB_ANY },
-	{ "mremap", SB_ALLOW, SB_ANY },
-	{ "madvise", SB_ALLOW, SB_ANY },
-	{ "clock_gettime", SB_ALLOW, SB_ANY },
-	{ "gettimeofday", SB_ALLOW, SB_ANY },
-	{ "getrandom", SB_ALLOW, SB_ANY },
-	{ "getpid", SB_ALLOW, SB_ANY },
-	{ "futex", SB_ALLOW, SB_ANY },
-	/* signals and the end */
-	{ "rt_sigreturn", SB_ALLOW, SB_ANY },
-	{ "rt_sigprocmask", SB_ALLOW, SB_ANY },
-	{ "exit", SB_ALLOW, SB_ANY },
-	{ "exit_group", SB_ALLOW, SB_ANY },
-#ifdef POP3D_SANITIZE
-	/* only in the ASan/UBSan build: the runtime's exit path */
-	{ "sigaltstack", SB_ALLOW, SB_ANY },
-#endif
 	{ NULL, SB_ALLOW, SB_ANY }
 };
