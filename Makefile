@@ -48,7 +48,7 @@ SANDBOX	= common/sandbox_pledge.c
 endif
 SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c $(SANDBOX) \
 	  pop3d/pop3_parse.c pop3d/retr.c pop3d/session_tls.c pop3d/sasl.c \
-	  pop3d/tls_material.c common/dotstuff.c
+	  pop3d/tls_material.c pop3d/tls_ticket_compat.c common/dotstuff.c
 AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c
 STORAGED = storaged/storaged.c storaged/mailbox_maildir.c \
 	  storaged/maildir_name.c $(SANDBOX)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "sandbox.h"
+#include "tls_ticket_compat.h"
 #include "session.h"
 #include "util.h"
 
@@ -84,7 +85,7 @@ main(int argc, char *argv[])
 	log_init("pop3d-session", 1, verbose);
 	/* no tls_init() here: libtls initialises itself on first use, and
 	 * OpenSSL's set-up is a cost only TLS connections should pay */
-	if (sodium_init() == -1)
+	if (sodium_init() == -1 || tls_ticket_compat_init() == -1)
 		fatalx("library initialisation failed");
 	if (config_load(&sess.conf, conffile) == -1)
 		fatalx("%s: configuration not usable", conffile);

@@ -994,23 +994,19 @@ class TestResumption(TlsCase):
         self.assertEqual(len(set(p for p in pids if p)), len(pids),
                          "expected a different session process for each "
                          "connection: %s" % pids)
-        if not sess.has_ticket:
-            self.skipTest(LIBTLS_NO_TICKETS)
+        self.assertTrue(sess.has_ticket, "no TLS 1.2 session ticket issued")
         self.assertEqual([r for r, _ in out], [True] * len(out),
                          "TLS 1.2 session not resumed")
 
     def test_tls13_ticket_resumption_across_processes(self):
-        # TLS 1.2 is the deterministic check (above); TLS 1.3 is tried
-        # and reported: a skip with what happened when it is not resumed
         out, sess, pids = self._resume(ssl.TLSVersion.TLSv1_3)
-        what = ("TLS 1.3: ticket %s, lifetime hint %s s, reused %s, "
-                "session pids %s" % (sess.has_ticket,
-                                     sess.ticket_lifetime_hint,
-                                     [r for r, _ in out], pids))
-        note(what)
-        if not all(r for r, _ in out):
-            self.skipTest("TLS 1.3 session not resumed (reported, not "
-                          "asserted): " + what)
+        note("TLS 1.3: ticket %s, lifetime hint %s s, reused %s, "
+             "session pids %s" % (sess.has_ticket, sess.ticket_lifetime_hint,
+                                  [r for r, _ in out], pids))
+        self.assertEqual(len(set(p for p in pids if p)), len(pids))
+        self.assertTrue(sess.has_ticket, "no TLS 1.3 session ticket issued")
+        self.assertEqual([r for r, _ in out], [True] * len(out),
+                         "TLS 1.3 session not resumed")
 
     def test_stls_session_resumed(self):
         ctx = self.ctx(minimum=ssl.TLSVersion.TLSv1_2,
@@ -1021,8 +1017,7 @@ class TestResumption(TlsCase):
         self.caps(c)
         sess = c.tls.session
         self.assertOK(c.quit())
-        if not sess.has_ticket:
-            self.skipTest(LIBTLS_NO_TICKETS)
+        self.assertTrue(sess.has_ticket, "no session ticket after STLS")
         c = self.connect("stls")
         self.assertOK(c.cmd("STLS"))
         c.starttls(ctx, session=sess)
@@ -1030,13 +1025,6 @@ class TestResumption(TlsCase):
         self.login(c)
         self.assertOK(c.quit())
         self.assertTrue(reused, "TLS 1.2 session not resumed after STLS")
-
-
-LIBTLS_NO_TICKETS = (
-    "known limitation: Debian 12's libtls (LibreTLS 3.7.0 on OpenSSL 3.0) "
-    "issues no session ticket once a ticket lifetime is set, even in a "
-    "one-process server, so cross-process resumption cannot be shown here; "
-    "the test asserts resumption wherever a ticket is issued")
 
 
 class TestNoTickets(TlsCase):
