@@ -33,23 +33,29 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -DPOP3D_SANITIZE
 LDFLAGS	+= -fsanitize=address,undefined
 endif
+# the test build only: lets the tests make a confined role misbehave
+ifdef TEST_HOOKS
+CPPFLAGS += -DPOP3D_TEST_HOOKS
+endif
 
 COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 	  common/config.c common/privdrop.c common/username.c
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
-	  pop3d/tls_material.c
+	  pop3d/tls_material.c $(SANDBOX)
 ifeq ($(OS),Linux)
-SANDBOX	= common/sandbox_seccomp.c policy/sandbox_base.c \
-	  policy/sandbox_session.c \
-	  policy/sandbox_storaged.c
+SANDBOX	= common/sandbox_seccomp.c common/sandbox_test.c \
+	  policy/sandbox_base.c policy/sandbox_session.c \
+	  policy/sandbox_storaged.c policy/sandbox_authd.c \
+	  policy/sandbox_parent.c
 SANDBOX_LIBS = -lseccomp
 else ifeq ($(OS),OpenBSD)
-SANDBOX	= common/sandbox_pledge.c
+SANDBOX	= common/sandbox_pledge.c common/sandbox_test.c
 endif
 SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c $(SANDBOX) \
 	  pop3d/pop3_parse.c pop3d/retr.c pop3d/session_tls.c pop3d/sasl.c \
 	  pop3d/tls_material.c pop3d/tls_ticket_compat.c common/dotstuff.c
-AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c
+AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c \
+	  $(SANDBOX)
 STORAGED = storaged/storaged.c storaged/mailbox_maildir.c \
 	  storaged/maildir_name.c $(SANDBOX)
 POP3CTL	= authd/pop3ctl.c authd/userdb.c authd/hashpolicy.c \
@@ -66,11 +72,11 @@ $(B)/obj/%.o: %.c
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/pop3d: $(call obj,$(POP3D) $(COMMON))
-	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(SANDBOX_LIBS) $(LDLIBS)
 $(B)/pop3d-session: $(call obj,$(SESSION) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ -ltls $(SANDBOX_LIBS) $(LDLIBS)
 $(B)/pop3d-authd: $(call obj,$(AUTHD) $(COMMON))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SANDBOX_LIBS) $(LDLIBS)
 $(B)/pop3d-storaged: $(call obj,$(STORAGED) $(COMMON))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SANDBOX_LIBS) $(LDLIBS)
 $(B)/pop3ctl: $(call obj,$(POP3CTL) $(COMMON))

@@ -32,6 +32,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "userdb.h"
 #include "username.h"
 #include "util.h"
@@ -237,7 +238,8 @@ confine(struct authd *a)
 	    priv_lookup(a->conf.auth_user, &uid, &gid) == -1)
 		fatalx("auth_user %s: no such user", a->conf.auth_user);
 	priv_drop(a->conf.empty_dir, uid, gid, PRIV_DIR_ROOT_OWNED);
-	priv_limits(PRIV_NO_FILES);
+	/* a channel per session the parent may hand us, and our own */
+	priv_limits(PRIV_NO_FILES, (rlim_t)a->maxch + 32);
 }
 
 static void
@@ -266,6 +268,9 @@ startup(struct authd *a, const char *conffile)
 	a->result_fd = verify_init(a->conf.auth_workers, a->conf.auth_queue);
 	confine(a);
 	log_to_channel(&a->parent);
+	/* before the first request: the users file stays reachable only
+	 * through its directory descriptor, read-only */
+	sandbox_enter(ROLE_AUTHD, a->dirfd);
 	if (ipc_send_hello(&a->parent) == -1)
 		fatal("HELLO to parent");
 	log_info("ready: %zu users, %u workers, queue %u", a->db.n,
@@ -486,6 +491,9 @@ read_request(struct authd *a, size_t i, struct ipc_msg *m, int *tempfail)
 		free(j);
 		return NULL;
 	}
+#ifdef POP3D_TEST_HOOKS
+	sandbox_test_user("authd", user);
+#endif
 	j->v.passlen = strlen(j->v.password);
 	j->slot = i;
 	j->arrived_ms = monotonic_ms();

@@ -330,7 +330,9 @@ ipc_decode(struct ipc_chan *c, const uint8_t *buf, size_t n,
 	}
 	memcpy(m->data, buf + IPC_HDR_LEN, len);
 	m->len = len;
-	if (!c->hello_seen) {
+	/* a child's start-up error (LOG) may come before its HELLO: it is
+	 * why the child will never send one */
+	if (!c->hello_seen && type != IPC_LOG) {
 		if (type != IPC_HELLO) {
 			*why = "message before HELLO";
 			return IPC_BAD;

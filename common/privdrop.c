@@ -91,11 +91,15 @@ priv_drop(const char *dir, uid_t uid, gid_t gid, int flags)
 		fatalx("privilege drop did not stick");
 }
 
-/* Resource limits for a confined child: no core, no fork, no files. */
+/*
+ * Resource limits for a confined child: no core, no fork, no files, and
+ * no more descriptors than the role can hold (nofile, which must exceed
+ * the highest descriptor number already open).
+ */
 void
-priv_limits(int flags)
+priv_limits(int flags, rlim_t nofile)
 {
-	struct rlimit zero = { 0, 0 };
+	struct rlimit zero = { 0, 0 }, files = { nofile, nofile }, now;
 
 	if (setrlimit(RLIMIT_CORE, &zero) == -1)
 		fatal("setrlimit RLIMIT_CORE");
@@ -108,6 +112,12 @@ priv_limits(int flags)
 		if (setrlimit(RLIMIT_FSIZE, &zero) == -1)
 			fatal("setrlimit RLIMIT_FSIZE");
 	}
+	/* never above what we were given: lowering needs no privilege */
+	if (getrlimit(RLIMIT_NOFILE, &now) == 0 &&
+	    now.rlim_max != RLIM_INFINITY && now.rlim_max < nofile)
+		files.rlim_cur = files.rlim_max = now.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &files) == -1)
+		fatal("setrlimit RLIMIT_NOFILE %llu", (unsigned long long)nofile);
 #ifdef __linux__
 	if (prctl(PR_SET_DUMPABLE, 0) == -1)
 		fatal("prctl PR_SET_DUMPABLE");

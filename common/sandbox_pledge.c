@@ -1,7 +1,10 @@
 /*
  * The OpenBSD sandbox backend: pledge(2) with one promise string per role.
  * A session talks over descriptors it already holds ("stdio"); it opens
- * nothing, so it needs no unveil.
+ * nothing, so it needs no unveil.  authd re-reads the users file through a
+ * directory descriptor it opened before chroot.  The parent keeps what it
+ * needs to start and confine children.  (Written to pledge(2); not yet
+ * exercised on an OpenBSD host.)
  */
 #include <unistd.h>
 
@@ -10,7 +13,7 @@
 #include "sandbox.h"
 
 void
-sandbox_enter(int role)
+sandbox_enter(int role, int dirfd)
 {
 	const char *promises;
 
@@ -23,6 +26,14 @@ sandbox_enter(int role)
 		if (unveil("/", "rc") == -1)
 			fatal("sandbox: unveil");
 		promises = "stdio rpath cpath flock sendfd";
+		break;
+	case ROLE_AUTHD:
+		(void)dirfd;
+		promises = "stdio rpath recvfd";	/* session channels */
+		break;
+	case ROLE_PARENT:
+		promises = "stdio rpath wpath cpath inet unix sendfd recvfd "
+		    "proc exec id getpw";
 		break;
 	default:
 		fatalx("sandbox: no policy for role %s", ipc_role_name(role));

@@ -10,7 +10,7 @@
 
 const struct sb_rule sandbox_base_rules[] = {
 	{ "brk", SB_ALLOW, SB_ANY },
-	{ "mmap", SB_ALLOW, SB_NO_EXEC },
+	{ "mmap", SB_ALLOW, SB_ANON_NO_EXEC },	/* no files mapped */
 	{ "mprotect", SB_ALLOW, SB_NO_EXEC },
 	{ "munmap", SB_ALLOW, SB_ANY },
 	{ "mremap", SB_ALLOW, SB_ANY },

@@ -24,7 +24,7 @@ const struct sb_rule sandbox_session_rules[] = {
 	{ "ppoll", SB_ALLOW, SB_ANY },
 	{ "close", SB_ALLOW, SB_ANY },
 	{ "shutdown", SB_ALLOW, SB_ANY },
-	{ "fcntl", SB_ALLOW, SB_ANY },		/* O_NONBLOCK on the client */
+	{ "fcntl", SB_ALLOW, SB_FD_FLAGS },		/* O_NONBLOCK on the client */
 	{ "lseek", SB_ALLOW, SB_ANY },		/* stdio on stderr */
 	/* sleeping, threads and OpenSSL's first use (memory, clock and
 	 * randomness come from sandbox_base.c) */

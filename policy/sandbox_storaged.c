@@ -23,14 +23,14 @@ const struct sb_rule sandbox_storaged_rules[] = {
 	{ "writev", SB_ALLOW, SB_ANY },
 	{ "close", SB_ALLOW, SB_ANY },
 	{ "lseek", SB_ALLOW, SB_ANY },
-	{ "fcntl", SB_ALLOW, SB_ANY },
+	{ "fcntl", SB_ALLOW, SB_FD_FLAGS },
 	/* RETR/TOP: open a message read-only, check it is the same file */
 	{ "openat", SB_ALLOW, SB_READ_ONLY },
 	{ "fstat", SB_ALLOW, SB_ANY },
 	{ "newfstatat", SB_ALLOW, SB_ANY },
 	{ "statx", SB_ALLOW, SB_ANY },
 	/* UPDATE: remove deleted messages, make it durable, unlock */
-	{ "unlinkat", SB_ALLOW, SB_ANY },
+	{ "unlinkat", SB_ALLOW, SB_NO_FLAGS },
 	{ "fsync", SB_ALLOW, SB_ANY },
 	{ "fdatasync", SB_ALLOW, SB_ANY },
 	{ "flock", SB_ALLOW, SB_ANY },

@@ -4,12 +4,14 @@
  * TRANSACTION state only forward message numbers to storaged, which
  * re-validates them; the session never names a file.
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "sasl.h"
+#include "sandbox.h"
 #include "session.h"
 #include "util.h"
 
@@ -594,6 +596,18 @@ cmd_rset(struct session *s, struct pop3_cmd *c)
 	return 0;
 }
 
+#ifdef POP3D_TEST_HOOKS
+/* Test build only (common/sandbox_test.c): XSBX action. */
+static int
+cmd_xsbx(struct session *s, struct pop3_cmd *c)
+{
+	if (sandbox_test_violate(c->argv[0]) == -1)
+		return BAD;
+	session_reply(s, "+OK survived: %s", strerror(errno));
+	return 0;
+}
+#endif
+
 #define AUTH	ST_AUTHORIZATION
 #define TRANS	ST_TRANSACTION
 
@@ -613,6 +627,9 @@ static const struct command commands[] = {
 	{ "TOP", TRANS, 2, 2, cmd_top },
 	{ "UIDL", TRANS, 0, 1, cmd_uidl },
 	{ "USER", AUTH, 1, 1, cmd_user },
+#ifdef POP3D_TEST_HOOKS
+	{ "XSBX", AUTH | TRANS, 1, 1, cmd_xsbx },
+#endif
 };
 
 void

@@ -7,6 +7,9 @@
  */
 #include <sys/types.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netdb.h>
@@ -26,6 +29,7 @@
 #include "log.h"
 #include "parent.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "util.h"
 
 static struct parent parent;
@@ -160,6 +164,21 @@ check_users(struct parent *p)
 	priv_check_dir(p->conf.empty_dir, 0, PRIV_DIR_ROOT_OWNED);
 }
 
+/* The parent is about to hold the TLS key and the ticket keys: no core
+ * file may carry them out, not even after its own filter kills it. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit zero = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &zero) == -1)
+		fatal("setrlimit RLIMIT_CORE");
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		fatal("prctl PR_SET_DUMPABLE");
+#endif
+}
+
 /*
  * Each child costs the parent one channel descriptor; make sure the
  * configured limits fit under RLIMIT_NOFILE instead of failing under load.
@@ -227,6 +246,7 @@ main(int argc, char *argv[])
 	}
 	check_binaries(p);
 	check_users(p);
+	no_core_dumps();
 	if (parent_tls_load(p) == -1)
 		fatalx("TLS not usable; see above");
 	bind_listeners(p);
@@ -243,6 +263,9 @@ main(int argc, char *argv[])
 			fatal("daemon");
 	}
 	setup_signals(p);
+	/* listeners bound, TLS loaded: from here on, the parent's filter
+	 * (which its children inherit until they enter their own) */
+	sandbox_enter(ROLE_PARENT, -1);
 	log_info("pop3d started, %d listening sockets", p->nlisten);
 	parent_loop(p);
 	return 0;

@@ -37,7 +37,7 @@ confine(struct session *s)
 	    priv_lookup(s->conf.session_user, &uid, &gid) == -1)
 		fatalx("session_user %s: no such user", s->conf.session_user);
 	priv_drop(s->conf.empty_dir, uid, gid, PRIV_DIR_ROOT_OWNED);
-	priv_limits(PRIV_NO_FILES);
+	priv_limits(PRIV_NO_FILES, PRIV_NOFILE_SESSION);
 }
 
 /* Blocks until the parent hands over a connection; EOF means shut down. */
@@ -97,7 +97,7 @@ main(int argc, char *argv[])
 	confine(&sess);
 	log_to_channel(&sess.parent);
 	/* last step before any client byte: the filter */
-	sandbox_enter(ROLE_SESSION);
+	sandbox_enter(ROLE_SESSION, -1);
 	if (ipc_send_hello(&sess.parent) == -1)
 		fatal("hello to parent");
 	receive_client(&sess);

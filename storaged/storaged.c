@@ -257,7 +257,7 @@ confine_empty(void)
 		    user_log);
 	log_debug("user %s: no mailbox yet, serving it empty", user_log);
 	priv_drop(setup.empty, setup.uid, setup.gid, PRIV_DIR_ROOT_OWNED);
-	priv_limits(PRIV_NO_FILES);
+	priv_limits(PRIV_NO_FILES, PRIV_NOFILE_STORAGED);
 }
 
 /*
@@ -297,7 +297,7 @@ confine(void)
 		refuse(MBOX_PERMFAIL);
 	}
 	priv_drop(setup.mailbox, setup.uid, setup.gid, 0);
-	priv_limits(PRIV_NO_FILES);
+	priv_limits(PRIV_NO_FILES, PRIV_NOFILE_STORAGED);
 	return was_root ? reopen_root(fd, &st) : fd;
 }
 
@@ -609,6 +609,9 @@ main(int argc, char *argv[])
 	    user_log, mbox.count, (unsigned long long)mbox.octets);
 	send_status(MBOX_OK, mbox.count, mbox.octets);
 	/* the scan is done: from here on only the request loop runs */
-	sandbox_enter(ROLE_STORAGED);
+	sandbox_enter(ROLE_STORAGED, -1);
+#ifdef POP3D_TEST_HOOKS
+	sandbox_test_user("storaged", setup.user);
+#endif
 	serve();
 }

@@ -893,6 +893,18 @@ test_decode(void)
 	CHECK_STR(decode_why(&c, buf, n, 0), "message before HELLO");
 	CHECK(!c.hello_seen);
 
+	/* a LOG line may come first: a child's reason for never saying HELLO */
+	{
+		struct ipc_chan pc;
+		ipc_chan_init(&pc, -1, ROLE_PARENT, ROLE_SESSION, "decode");
+		ipc_msg_init(&m, IPC_LOG, 0);
+		ipc_put_u32(&m, 3);
+		ipc_put_str(&m, "sandbox: seccomp_load failed");
+		n = frame(buf, IPC_LOG, 0, m.len, m.data, m.len);
+		CHECK_STR(decode_why(&pc, buf, n, 0), "OK");
+		CHECK(!pc.hello_seen);
+	}
+
 	/* HELLO checks: version, role, length */
 	ipc_msg_init(&m, IPC_HELLO, 0);
 	ipc_put_u32(&m, IPC_VERSION + 1);
