@@ -346,51 +346,6 @@ class TestPrivileges(ProcCase):
         c.quit()
 
 
-def proc_status(pid):
-    """The fields of /proc/PID/status as a dict of strings."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
-class TestSandbox(ProcCase):
-    """Session and storaged processes run under their seccomp filters
-    (threat model T05 for those roles): filter mode 2, no_new_privs, a
-    session before it is handed a client and while it serves one, storaged
-    while it serves requests.  Works without root."""
-
-    def assertConfined(self, pid):
-        st = proc_status(pid)
-        self.assertEqual(st.get("Seccomp"), "2", "session %d: %r" %
-                         (pid, st.get("Seccomp")))
-        self.assertEqual(st.get("NoNewPrivs"), "1", "session %d" % pid)
-
-    def test_pool_sessions_are_filtered(self):
-        pids = wait_for(lambda: self.daemon.children(SESSION), scaled(3))
-        self.assertTrue(pids, "no pre-spawned session processes")
-        time.sleep(scaled(1.0))     # let them finish starting
-        checked = 0
-        for pid in pids:
-            if proc_alive(pid):
-                self.assertConfined(pid)
-                checked += 1
-        self.assertGreater(checked, 0)
-
-    def test_serving_session_and_storaged_are_filtered(self):
-        start = self.daemon.log_size()
-        c = self.daemon.connect()
-        pid = self.session_of(c)
-        self.assertOK(c.login("carol@example.org", "carol-password"))
-        status, _ = c.multi("RETR 1")
-        self.assertOK(status)
-        self.assertConfined(pid)
-        self.assertConfined(self.storaged_of("carol@example.org", start))
-        self.assertOK(c.quit())
-
-
 class TestLifecycle(unittest.TestCase):
     """Each test starts and stops its own daemon."""
 

@@ -3,12 +3,15 @@
  * enters the real policy (policy/sandbox_*.c through sandbox_enter()) and
  * makes one call; forbidden calls must kill it with SIGSYS, the session's
  * file probes must fail with EACCES, storaged may open only read-only, and
- * what each role needs must still work.
+ * what each role needs must still work.  T04 for every role: on x86_64, a
+ * syscall the role may make, issued through the i386 or the x32 ABI, must
+ * kill it too.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 
@@ -25,6 +28,7 @@
 #include "test.h"
 
 static int role = ROLE_SESSION;
+static int role_dirfd = -1;	/* sandbox_enter()'s dirfd (authd needs one) */
 
 /* Runs fn in a child sandboxed as `role'; returns its wait status. */
 static int
@@ -36,7 +40,7 @@ sandboxed(int (*fn)(void))
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
-		sandbox_enter(role);
+		sandbox_enter(role, role_dirfd);
 		_exit(fn());
 	}
 	if (waitpid(pid, &status, 0) == -1)
@@ -188,5 +192,79 @@ test_storaged(void)
 	role = ROLE_SESSION;
 }
 
+#if defined(__x86_64__)
+/*
+ * T04: getpid, which every role may make, through the other ABIs an x86_64
+ * process can reach: i386 (int $0x80, where getpid is 20; the kernel
+ * clobbers r8-r11) and x32 (the native number with bit 30 set).
+ */
+static int
+do_i386_getpid(void)
+{
+	long ret;
+
+	__asm__ volatile ("int $0x80" : "=a" (ret) : "a" (20L) :
+	    "r8", "r9", "r10", "r11", "memory");
+	return ret <= 0;
+}
+static int
+do_x32_getpid(void)
+{
+	return syscall(SYS_getpid | __X32_SYSCALL_BIT) == -1;
+}
+static int do_getpid(void) { return syscall(SYS_getpid) <= 0; }
+
+/* Without IA32 emulation int $0x80 faults: the i386 ABI is then absent. */
+static int
+have_i386_abi(void)
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) == 0)
+		_exit(do_i386_getpid());
+	return pid != -1 && waitpid(pid, &status, 0) == pid &&
+	    exited_ok(status);
+}
+
+static void
+check_killed(int (*fn)(void), const char *what)
+{
+	int status = sandboxed(fn);
+
+	if (!killed(status))
+		fprintf(stderr, "%s: %s: not killed by SIGSYS (status 0x%x)\n",
+		    ipc_role_name(role), what, status);
+	CHECK(killed(status));
+}
+
+static void
+test_abi_bypass(void)
+{
+	static const int roles[] = { ROLE_PARENT, ROLE_SESSION, ROLE_AUTHD,
+	    ROLE_STORAGED };
+	int i386 = have_i386_abi();
+	size_t i;
+
+	if (!i386)
+		fprintf(stderr, "no i386 ABI here: int $0x80 not tried\n");
+	role_dirfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(role_dirfd != -1);
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		role = roles[i];
+		/* the native call survives, so a kill below is the ABI's */
+		CHECK(exited_ok(sandboxed(do_getpid)));
+		if (i386)
+			check_killed(do_i386_getpid, "i386 getpid");
+		check_killed(do_x32_getpid, "x32 getpid");
+	}
+	close(role_dirfd);
+	role_dirfd = -1;
+	role = ROLE_SESSION;
+}
+#else
+static void test_abi_bypass(void) { }
+#endif
+
 TEST_MAIN("sandbox", test_forbidden, test_soft_denied, test_allowed,
-    test_storaged)
+    test_storaged, test_abi_bypass)

@@ -4,7 +4,7 @@ UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
 	  common/ipc_proto.c)
 
 UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
-	  userdb hashpolicy sasl sandbox
+	  userdb hashpolicy sasl sandbox sandbox_bpf
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
 $(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c \
@@ -29,6 +29,9 @@ $(B)/tests/unit/test_sasl: $(call obj,tests/unit/test_sasl.c pop3d/sasl.c) \
 $(B)/tests/unit/test_sandbox: $(call obj,tests/unit/test_sandbox.c \
 	$(SANDBOX)) $(UCOMMON)
 $(B)/tests/unit/test_sandbox: LDLIBS += $(SANDBOX_LIBS)
+$(B)/tests/unit/test_sandbox_bpf: $(call obj,tests/unit/test_sandbox_bpf.c \
+	tests/unit/bpf_eval.c $(SANDBOX)) $(UCOMMON)
+$(B)/tests/unit/test_sandbox_bpf: LDLIBS += $(SANDBOX_LIBS)
 
 UNIT_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
