@@ -39,9 +39,10 @@ CPPFLAGS += -DPOP3D_TEST_HOOKS
 endif
 
 COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
-	  common/config.c common/privdrop.c common/username.c
+	  common/config.c common/privdrop.c common/username.c policy/access.c
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
-	  pop3d/tls_material.c $(SANDBOX)
+	  pop3d/tls_material.c pop3d/parent_access.c policy/sources.c \
+	  $(SANDBOX)
 ifeq ($(OS),Linux)
 SANDBOX	= common/sandbox_seccomp.c common/sandbox_test.c \
 	  policy/sandbox_base.c policy/sandbox_session.c \

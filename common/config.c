@@ -28,7 +28,7 @@
 
 #define MAXARGS		8
 
-enum ctype { C_STR, C_PATH, C_U32, C_SIZE, C_MS, C_LISTEN };
+enum ctype { C_STR, C_PATH, C_U32, C_SIZE, C_MS, C_LISTEN, C_ACCESS };
 
 struct keyword {
 	const char	*name;
@@ -52,6 +52,7 @@ struct keyword {
 
 /* sorted by name */
 static const struct keyword keywords[] = {
+	{ "access", C_ACCESS, 0, 0, 0, 0 },
 	SIZE("argon2_max_memory", argon2_max_memory, 8 * KiB, 4 * GiB),
 	U32("argon2_max_time", argon2_max_time, 1, 64),
 	SIZE("argon2_memory", argon2_memory, 8 * KiB, 4 * GiB),
@@ -71,8 +72,11 @@ static const struct keyword keywords[] = {
 	PATH("mailbox", mailbox),
 	U32("max_auth_failures", max_auth_failures, 1, 100),
 	U32("max_bad_commands", max_bad_commands, 1, 1000),
+	U32("max_connections_per_minute", max_connections_per_minute, 0,
+	    1000000),
 	U32("max_messages", max_messages, 1, 10000000),
 	U32("max_sessions", max_sessions, 1, 100000),
+	U32("max_sessions_per_ip", max_sessions_per_ip, 0, 100000),
 	U32("pool_size", pool_size, 0, 1000),
 	STR("session_user", session_user),
 	PATH("tls_cert", tls_cert),
@@ -89,7 +93,7 @@ static const struct keyword keywords[] = {
 void
 config_defaults(struct config *c)
 {
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, sizeof(*c));	/* callers config_free() first */
 	strlcpy(c->users_file, SYSCONFDIR "/users", sizeof(c->users_file));
 	strlcpy(c->mailbox, "/var/mail/vhosts/%d/%n", sizeof(c->mailbox));
 	strlcpy(c->mail_owner, "_pop3mail", sizeof(c->mail_owner));
@@ -162,7 +166,13 @@ set_listen(struct config *c, char **av, int ac, const char **why)
 	}
 	strlcpy(l->port, av[1], sizeof(l->port));
 	for (i = 2; i < ac; i++) {
-		if (strcmp(av[i], "allow-plaintext") == 0)
+		if (strcmp(av[i], "access") == 0 && i + 1 < ac) {
+			if (strlcpy(l->access, av[++i], sizeof(l->access)) >=
+			    sizeof(l->access)) {
+				*why = "access list name too long";
+				return -1;
+			}
+		} else if (strcmp(av[i], "allow-plaintext") == 0)
 			l->flags |= LISTEN_F_PLAINTEXT_OK;
 		else if (strcmp(av[i], "tls") == 0)
 			l->flags |= LISTEN_F_TLS;
@@ -182,6 +192,83 @@ set_listen(struct config *c, char **av, int ac, const char **why)
 }
 
 static int
+access_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < sizeof(((struct access_list *)0)->name) &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static struct access_list *
+access_list_named(struct config *c, const char *name, const char **why)
+{
+	struct access_list *a;
+	size_t i;
+
+	for (i = 0; i < c->naccess; i++)
+		if (strcmp(c->access[i].name, name) == 0)
+			return &c->access[i];
+	if (c->naccess == CONFIG_MAX_ACCESS) {
+		*why = "too many access lists";
+		return NULL;
+	}
+	if ((a = reallocarray(c->access, c->naccess + 1, sizeof(*a))) ==
+	    NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
+	c->access = a;
+	a = &c->access[c->naccess++];
+	memset(a, 0, sizeof(*a));
+	strlcpy(a->name, name, sizeof(a->name));
+	return a;
+}
+
+/* access NAME allow|deny PREFIX..., or access NAME default allow|deny */
+static int
+set_access(struct config *c, char **av, int ac, const char **why)
+{
+	static char err[160];
+	struct access_list *a;
+	enum access_action act;
+	int i;
+
+	if (ac < 3 || !access_name_ok(av[0])) {
+		*why = "expects: access NAME allow|deny PREFIX..., or access "
+		    "NAME default allow|deny (NAME: a-z 0-9 _ -)";
+		return -1;
+	}
+	if ((a = access_list_named(c, av[0], why)) == NULL)
+		return -1;
+	if (strcmp(av[1], "default") == 0) {
+		if (ac != 3 || (strcmp(av[2], "allow") != 0 &&
+		    strcmp(av[2], "deny") != 0)) {
+			*why = "access NAME default takes allow or deny";
+			return -1;
+		}
+		a->dflt = strcmp(av[2], "allow") == 0 ? ACCESS_ALLOW :
+		    ACCESS_DENY;
+		a->dflt_set = 1;
+		return 0;
+	}
+	if (strcmp(av[1], "allow") == 0)
+		act = ACCESS_ALLOW;
+	else if (strcmp(av[1], "deny") == 0)
+		act = ACCESS_DENY;
+	else {
+		*why = "access NAME takes allow, deny or default";
+		return -1;
+	}
+	for (i = 2; i < ac; i++)
+		if (access_add(a, act, av[i], err, sizeof(err)) == -1) {
+			*why = err;
+			return -1;
+		}
+	return 0;
+}
+
+static int
 set_value(struct config *c, const struct keyword *kw, char **av, int ac,
     const char **why)
 {
@@ -190,6 +277,8 @@ set_value(struct config *c, const struct keyword *kw, char **av, int ac,
 
 	if (kw->type == C_LISTEN)
 		return set_listen(c, av, ac, why);
+	if (kw->type == C_ACCESS)
+		return set_access(c, av, ac, why);
 	if (ac != 1) {
 		*why = "expects exactly one value";
 		return -1;
@@ -347,13 +436,45 @@ config_uses_tls(const struct config *c)
 	return 0;
 }
 
+/* The access list of listener i: its own, else "default", else none. */
+const struct access_list *
+config_access_for(const struct config *c, int i)
+{
+	const char *want = c->listen[i].access[0] != '\0' ?
+	    c->listen[i].access : "default";
+	size_t k;
+
+	for (k = 0; k < c->naccess; k++)
+		if (strcmp(c->access[k].name, want) == 0)
+			return &c->access[k];
+	return NULL;
+}
+
+void
+config_free(struct config *c)
+{
+	free(c->access);
+	c->access = NULL;
+	c->naccess = 0;
+}
+
 static int
 check_consistency(struct config *c, const char *name)
 {
+	int i;
+
 	if (c->nlisten == 0) {
 		log_warnx("%s: no listen line", name);
 		return -1;
 	}
+	for (i = 0; i < c->nlisten; i++)
+		if (c->listen[i].access[0] != '\0' &&
+		    config_access_for(c, i) == NULL) {
+			log_warnx("%s: listen %s %s: no access list named %s",
+			    name, c->listen[i].addr, c->listen[i].port,
+			    c->listen[i].access);
+			return -1;
+		}
 	if (!mailbox_template_ok(c->mailbox)) {
 		log_warnx("%s: mailbox must be an absolute path naming the "
 		    "user: %%u, or %%d and %%n with '/' or '@' between them", name);

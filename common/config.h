@@ -10,14 +10,18 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "access.h"
+
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_SIZE		(256 * 1024)	/* bytes of config file */
 #define CONFIG_NAME_MAX		64		/* user and host names */
+#define CONFIG_MAX_ACCESS	16		/* named access lists */
 
 struct listen_conf {
 	char		addr[64];	/* numeric IPv4 or IPv6, or "*" */
 	char		port[8];
 	uint32_t	flags;		/* LISTEN_F_* */
+	char		access[32];	/* access list; empty: "default" */
 };
 
 struct config {
@@ -56,6 +60,12 @@ struct config {
 	uint64_t	tls_ticket_lifetime_ms;	/* 0: no session tickets */
 	char		implementation[64];	/* CAPA; empty: not sent */
 
+	/* access lists, on the heap (config_free); who may connect where */
+	struct access_list *access;
+	size_t		naccess;
+	uint32_t	max_sessions_per_ip;	/* per IPv4 address, IPv6 /64 */
+	uint32_t	max_connections_per_minute;	/* per source */
+
 	uint64_t	auth_fail_delay_ms;
 	uint64_t	login_timeout_ms;	/* AUTHORIZATION state */
 	uint64_t	idle_timeout_ms;	/* TRANSACTION state */
@@ -64,6 +74,8 @@ struct config {
 void	config_defaults(struct config *);
 int	config_parse_buf(struct config *, const char *, const char *, size_t);
 int	config_load(struct config *, const char *);
+void	config_free(struct config *);
+const struct access_list *config_access_for(const struct config *, int);
 int	config_uses_tls(const struct config *);
 int	config_keywords_sorted(void);
 int	config_mailbox_path(const struct config *, const char *, char *,

@@ -118,6 +118,7 @@ rotate_ticket_keys(struct parent *p)
 static void
 reload(struct parent *p)
 {
+	(void)parent_reload_policy(p);
 	if (!p->tls_ready) {
 		log_info("SIGHUP: nothing to reload (no TLS listeners)");
 		return;
@@ -160,8 +161,9 @@ refuse(int fd, const char *line)
 	close(fd);
 }
 
-/* Gives an accepted connection to an idle session, with an authd channel. */
-static void
+/* Gives an accepted connection to an idle session, with an authd channel;
+ * 0 when the session has it. */
+static int
 hand_over(struct parent *p, struct child *s, int fd, uint32_t flags,
     const char *peer, uint32_t pport, const char *local, uint32_t lport)
 {
@@ -171,7 +173,7 @@ hand_over(struct parent *p, struct child *s, int fd, uint32_t flags,
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
 		refuse(fd, "-ERR [SYS/TEMP] Server busy\r\n");
-		return;
+		return -1;
 	}
 	if (++p->next_session == 0)
 		p->next_session = 1;
@@ -203,6 +205,7 @@ hand_over(struct parent *p, struct child *s, int fd, uint32_t flags,
 	close(sv[0]);
 	close(sv[1]);
 	close(fd);
+	return s->state == CH_BUSY ? 0 : -1;
 }
 
 static size_t
@@ -225,16 +228,17 @@ can_accept(struct parent *p)
 }
 
 static int
-accept_one(struct parent *p, int lfd, uint32_t flags)
+accept_one(struct parent *p, int li)
 {
 	struct sockaddr_storage peer, local;
 	socklen_t plen = sizeof(peer), llen = sizeof(local);
 	char phost[64], lhost[64];
 	uint32_t pport, lport;
+	struct ip_addr src;
 	struct child *s;
 	int fd, on = 1;
 
-	fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+	fd = accept4(p->listen_fd[li], (struct sockaddr *)&peer, &plen,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd == -1) {
 		if (errno != EAGAIN && errno != EINTR &&
@@ -246,6 +250,9 @@ accept_one(struct parent *p, int lfd, uint32_t flags)
 		close(fd);
 		return 0;
 	}
+	if (parent_admit(p, p->listen_conf[li], fd, (struct sockaddr *)&peer,
+	    plen, &src) == -1)
+		return 0;
 	/*
 	 * Sessions batch their replies themselves; Nagle would hold back the
 	 * last small TLS record of each reply until the client's delayed ACK.
@@ -257,12 +264,18 @@ accept_one(struct parent *p, int lfd, uint32_t flags)
 	addr_string(&local, llen, lhost, sizeof(lhost), &lport);
 	if (active_sessions(p) >= p->conf.max_sessions ||
 	    (s = child_ready_session(p)) == NULL) {
+		sources_release(&p->sources, &src);
 		log_warnx("refusing %s port %u: too many sessions", phost,
 		    pport);
 		refuse(fd, "-ERR [SYS/TEMP] Too many sessions, try later\r\n");
 		return 0;
 	}
-	hand_over(p, s, fd, flags, phost, pport, lhost, lport);
+	if (hand_over(p, s, fd, p->listen_flags[li], phost, pport, lhost,
+	    lport) == 0) {
+		s->source = src;
+		s->counted = 1;
+	} else
+		sources_release(&p->sources, &src);
 	return 0;
 }
 
@@ -440,6 +453,7 @@ reap(struct parent *p)
 			p->pool_backoff_until = monotonic_ms() +
 			    POOL_BACKOFF_MS;
 		}
+		parent_source_done(p, c);
 		child_release(c);
 	}
 }
@@ -539,8 +553,7 @@ parent_loop(struct parent *p)
 				child_input(p, &p->children[who[i]]);
 		for (i = 0; i < (size_t)p->nlisten; i++)
 			while (pfd[1 + i].revents && can_accept(p) &&
-			    accept_one(p, p->listen_fd[i],
-			    p->listen_flags[i]) == 0)
+			    accept_one(p, i) == 0)
 				;
 	}
 	log_info("shutting down");

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "sources.h"
 #include "tls_material.h"
 
 #define MAX_LISTENERS	(2 * CONFIG_MAX_LISTEN)
@@ -32,6 +33,8 @@ struct child {
 	uint32_t	 session;
 	uint64_t	 started_ms;
 	uint32_t	 generation;	/* TLS material it was given */
+	struct ip_addr	 source;	/* session: counted in p->sources */
+	int		 counted;
 	struct ipc_chan	 chan;
 	char		 label[352];	/* log prefix: "session 12" */
 };
@@ -43,6 +46,7 @@ struct parent {
 
 	int		 listen_fd[MAX_LISTENERS];
 	uint32_t	 listen_flags[MAX_LISTENERS];
+	int		 listen_conf[MAX_LISTENERS];	/* conf.listen index */
 	int		 nlisten;
 
 	struct child	*children;
@@ -59,6 +63,8 @@ struct parent {
 	int		 tls_ready;
 	uint32_t	 tls_generation;	/* bumped on reload/rotation */
 	uint64_t	 ticket_rotated_ms;
+
+	struct source_table sources;	/* per-source limits */
 };
 
 /* children.c */
@@ -70,6 +76,12 @@ void		 child_release(struct child *);
 void		 child_kill(struct child *, int);
 void		 child_signal_all(struct parent *, int);
 int		 child_send(struct child *, struct ipc_msg *);
+
+/* parent_access.c */
+int	parent_admit(struct parent *, int, int, const struct sockaddr *,
+	    socklen_t, struct ip_addr *);
+void	parent_source_done(struct parent *, struct child *);
+int	parent_reload_policy(struct parent *);
 
 /* parent_tls.c */
 int	parent_tls_load(struct parent *);

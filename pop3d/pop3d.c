@@ -73,8 +73,9 @@ setup_signals(struct parent *p)
 }
 
 static int
-bind_one(struct parent *p, struct addrinfo *ai, const struct listen_conf *l)
+bind_one(struct parent *p, struct addrinfo *ai, int li)
 {
+	const struct listen_conf *l = &p->conf.listen[li];
 	int fd, on = 1;
 
 	if (p->nlisten == MAX_LISTENERS)
@@ -92,6 +93,7 @@ bind_one(struct parent *p, struct addrinfo *ai, const struct listen_conf *l)
 		fatal("listen %s port %s", l->addr, l->port);
 	p->listen_fd[p->nlisten] = fd;
 	p->listen_flags[p->nlisten] = l->flags;
+	p->listen_conf[p->nlisten] = li;
 	p->nlisten++;
 	return 0;
 }
@@ -115,7 +117,7 @@ bind_listeners(struct parent *p)
 			fatalx("%s: listen %s %s: %s", p->conffile, l->addr,
 			    l->port, gai_strerror(e));
 		for (ai = res; ai != NULL; ai = ai->ai_next)
-			bind_one(p, ai, l);
+			bind_one(p, ai, i);
 		freeaddrinfo(res);
 	}
 }
@@ -257,6 +259,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < p->nchildren; i++)
 		child_release(&p->children[i]);
 	check_fd_limit(p);
+	if (sources_init(&p->sources, p->conf.max_sessions) == -1)
+		fatal("source table");
 	if (!foreground) {
 		log_init("pop3d", 0, p->verbose);
 		if (daemon(0, 0) == -1)

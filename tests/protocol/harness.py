@@ -237,10 +237,13 @@ class Client:
 
     def __init__(self, port, host="127.0.0.1", timeout=SOCK_TIMEOUT,
                  greeting=True, rcvbuf=None, tls=None, server_hostname=None,
-                 session=None):
+                 session=None, source=None):
         if rcvbuf is None:
-            self.sock = socket.create_connection((host, port),
-                                                 timeout=timeout)
+            # source: the local address to connect from (127.0.0.0/8
+            # aliases stand for different clients)
+            self.sock = socket.create_connection(
+                (host, port), timeout=timeout,
+                source_address=(source, 0) if source else None)
         else:
             # a small receive buffer, set before connecting so the window
             # is small from the start: the server's writes then block
@@ -464,6 +467,7 @@ class Daemon:
         self.proc = None
         self.preexec = None         # run in the child before exec
         self.users = {}
+        self.extra_lines = []       # repeated keywords (access ...)
         self.log_path = os.path.join(self.dir, "pop3d.log")
         self.conf_path = os.path.join(self.dir, "pop3d.conf")
         self.users_path = os.path.join(self.dir, "users")
@@ -516,6 +520,19 @@ class Daemon:
 
     # -- listeners ----------------------------------------------------------
 
+    def listen_addr(self, listener):
+        """A listener's options may start with @ADDR (default 127.0.0.1)."""
+        opts = self.listeners[listener].split()
+        return opts[0][1:] if opts and opts[0].startswith("@") else \
+            "127.0.0.1"
+
+    def listen_opts(self, listener):
+        """The options for pop3d.conf: without @ADDR, and without harness
+        flags (!nowait: start() does not wait for its greeting, for a
+        listener whose access list refuses the test's own address)."""
+        return " ".join(w for w in self.listeners[listener].split()
+                        if w[0] not in "@!")
+
     def is_tls(self, listener):
         return "tls" in self.listeners[listener].split()
 
@@ -531,9 +548,11 @@ class Daemon:
 
     def write_config(self):
         lines = ["# written by tests/protocol/harness.py"]
-        lines += [("listen 127.0.0.1 %d %s" % (self.ports[n], opts)).rstrip()
-                  for n, opts in self.listeners.items()]
+        lines += [("listen %s %d %s" % (self.listen_addr(n), self.ports[n],
+                                        self.listen_opts(n))).rstrip()
+                  for n in self.listeners]
         lines += ["%s %s" % kv for kv in self.settings.items()]
+        lines += self.extra_lines
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
         os.chmod(self.conf_path, 0o644)
@@ -634,7 +653,8 @@ class Daemon:
         self.log_thread.start()
         deadline = time.monotonic() + timeout
         last = None
-        waiting = list(self.listeners)
+        waiting = [n for n in self.listeners
+                   if "!nowait" not in self.listeners[n].split()]
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise DaemonError("pop3d exited with %s at start:\n%s" %
@@ -793,6 +813,7 @@ class Daemon:
             return Client(self.port, **kw)
         if self.is_tls(listener) and kw.get("tls") is None:
             kw["tls"] = self.client_context()
+        kw.setdefault("host", self.listen_addr(listener))
         return Client(self.ports[listener], **kw)
 
     def login(self, user, password=None, listener=None):
@@ -836,11 +857,12 @@ class Daemon:
 
 class DaemonTestMixin:
     """setUpClass/tearDownClass that run one daemon per test class.
-    Subclasses set CONF (dict), optionally LISTENERS (see Daemon), and
-    implement setup_users(daemon)."""
+    Subclasses set CONF (dict), optionally LISTENERS (see Daemon) and
+    EXTRA (config lines), and implement setup_users(daemon)."""
 
     CONF = {}
     LISTENERS = None
+    EXTRA = []          # config lines with repeated keywords (access ...)
     daemon = None
 
     @classmethod
@@ -851,6 +873,9 @@ class DaemonTestMixin:
     def setUpClass(cls):
         d = Daemon(conf=cls.CONF, name=cls.__name__,
                    listeners=cls.LISTENERS)
+        if cls.EXTRA:
+            d.extra_lines = list(cls.EXTRA)
+            d.write_config()
         try:
             cls.setup_users(d)
             d.start()

@@ -30,6 +30,7 @@ static struct config conf;
 static int
 parse_len(const char *buf, size_t len)
 {
+	config_free(&conf);
 	config_defaults(&conf);
 	return config_parse_buf(&conf, "test.conf", buf, len);
 }
@@ -561,7 +562,52 @@ test_keywords_and_tls(void)
 	    "tls_cert /c\ntls_key /k\n") == -1);
 }
 
-TEST_MAIN("config", test_keywords_and_tls, test_defaults, test_strings, test_paths, test_numbers,
+/* access lists, the listener option naming one, and per-source limits */
+static void
+test_access(void)
+{
+	const struct access_list *a;
+	struct ip_addr ip;
+	int rule;
+
+	CHECK(parse("listen 127.0.0.1 110 access office\n"
+	    "access office allow 10.0.0.0/8 2001:db8::/32\n"
+	    "access office deny any\n") == 0);
+	CHECK(conf.naccess == 1);
+	CHECK((a = config_access_for(&conf, 0)) != NULL);
+	CHECK(a != NULL && a->n == 3);
+	CHECK(ip_addr_parse("10.1.2.3", &ip) == 0);
+	CHECK(a != NULL && access_check(a, &ip, &rule) == ACCESS_ALLOW &&
+	    rule == 0);
+	CHECK(ip_addr_parse("192.0.2.1", &ip) == 0);
+	CHECK(a != NULL && access_check(a, &ip, &rule) == ACCESS_DENY &&
+	    rule == 2);
+	/* "default" applies to listeners that name no list */
+	CHECK(parse(LISTEN "access default deny 192.0.2.0/24\n"
+	    "access default default deny\n") == 0);
+	CHECK((a = config_access_for(&conf, 0)) != NULL);
+	CHECK(a != NULL && a->dflt_set && a->dflt == ACCESS_DENY);
+	CHECK(parse(LISTEN) == 0 && config_access_for(&conf, 0) == NULL);
+	/* errors */
+	CHECK(parse("listen 127.0.0.1 110 access nosuch\n") == -1);
+	CHECK(parse("listen 127.0.0.1 110 access\n") == -1);
+	CHECK(parse1("access office allow 10.0.0.1/8") == -1);	/* host bits */
+	CHECK(parse1("access office allow 10.0.0.0/33") == -1);
+	CHECK(parse1("access office permit 10.0.0.0/8") == -1);
+	CHECK(parse1("access office allow") == -1);
+	CHECK(parse1("access Office allow 10.0.0.0/8") == -1);
+	CHECK(parse1("access office default maybe") == -1);
+	CHECK(parse1("access office default allow deny") == -1);
+	CHECK(parse1("max_sessions_per_ip 4") == 0 &&
+	    conf.max_sessions_per_ip == 4);
+	CHECK(parse1("max_connections_per_minute 60") == 0 &&
+	    conf.max_connections_per_minute == 60);
+	CHECK(parse1("max_sessions_per_ip -1") == -1);
+	CHECK(parse1("max_connections_per_minute 1000001") == -1);
+	config_free(&conf);
+}
+
+TEST_MAIN("config", test_access, test_keywords_and_tls, test_defaults, test_strings, test_paths, test_numbers,
     test_sizes, test_argon2_ceilings, test_durations, test_listen,
     test_syntax, test_bad_bytes, test_long_lines, test_mailbox_template,
     test_mailbox_path)

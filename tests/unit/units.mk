@@ -4,10 +4,10 @@ UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
 	  common/ipc_proto.c)
 
 UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
-	  userdb hashpolicy sasl sandbox sandbox_bpf
+	  userdb hashpolicy sasl sandbox sandbox_bpf sources access
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
-$(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c \
+$(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c policy/access.c \
 	common/config.c) $(UCOMMON)
 $(B)/tests/unit/test_username: $(call obj,tests/unit/test_username.c \
 	common/username.c) $(UCOMMON)
@@ -23,8 +23,13 @@ $(B)/tests/unit/test_userdb: $(call obj,tests/unit/test_userdb.c \
 $(B)/tests/unit/test_hashpolicy: $(call obj,tests/unit/test_hashpolicy.c \
 	authd/hashpolicy.c) $(UCOMMON)
 
+$(B)/tests/unit/test_access: $(call obj,tests/unit/test_access.c \
+	policy/access.c) $(UCOMMON)
+
 $(B)/tests/unit/test_sasl: $(call obj,tests/unit/test_sasl.c pop3d/sasl.c) \
 	$(UCOMMON)
+$(B)/tests/unit/test_sources: $(call obj,tests/unit/test_sources.c \
+	policy/sources.c policy/access.c) $(UCOMMON)
 
 $(B)/tests/unit/test_sandbox: $(call obj,tests/unit/test_sandbox.c \
 	$(SANDBOX)) $(UCOMMON)
