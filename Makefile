@@ -41,7 +41,8 @@ endif
 COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 	  common/config.c common/privdrop.c common/username.c policy/access.c
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
-	  pop3d/tls_material.c pop3d/parent_access.c policy/sources.c \
+	  pop3d/tls_material.c pop3d/parent_access.c pop3d/parent_proxy.c \
+	  policy/sources.c policy/proxy.c \
 	  $(SANDBOX)
 ifeq ($(OS),Linux)
 SANDBOX	= common/sandbox_seccomp.c common/sandbox_test.c \

@@ -172,6 +172,13 @@ set_listen(struct config *c, char **av, int ac, const char **why)
 				*why = "access list name too long";
 				return -1;
 			}
+		} else if (strcmp(av[i], "proxy") == 0 && i + 1 < ac) {
+			l->flags |= LISTEN_F_PROXY;
+			if (strlcpy(l->proxy, av[++i], sizeof(l->proxy)) >=
+			    sizeof(l->proxy)) {
+				*why = "proxy list name too long";
+				return -1;
+			}
 		} else if (strcmp(av[i], "allow-plaintext") == 0)
 			l->flags |= LISTEN_F_PLAINTEXT_OK;
 		else if (strcmp(av[i], "tls") == 0)
@@ -436,18 +443,23 @@ config_uses_tls(const struct config *c)
 	return 0;
 }
 
+const struct access_list *
+config_access_named(const struct config *c, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < c->naccess; k++)
+		if (strcmp(c->access[k].name, name) == 0)
+			return &c->access[k];
+	return NULL;
+}
+
 /* The access list of listener i: its own, else "default", else none. */
 const struct access_list *
 config_access_for(const struct config *c, int i)
 {
-	const char *want = c->listen[i].access[0] != '\0' ?
-	    c->listen[i].access : "default";
-	size_t k;
-
-	for (k = 0; k < c->naccess; k++)
-		if (strcmp(c->access[k].name, want) == 0)
-			return &c->access[k];
-	return NULL;
+	return config_access_named(c, c->listen[i].access[0] != '\0' ?
+	    c->listen[i].access : "default");
 }
 
 void
@@ -473,6 +485,14 @@ check_consistency(struct config *c, const char *name)
 			log_warnx("%s: listen %s %s: no access list named %s",
 			    name, c->listen[i].addr, c->listen[i].port,
 			    c->listen[i].access);
+			return -1;
+		}
+	for (i = 0; i < c->nlisten; i++)
+		if ((c->listen[i].flags & LISTEN_F_PROXY) &&
+		    config_access_named(c, c->listen[i].proxy) == NULL) {
+			log_warnx("%s: listen %s %s: no access list named %s "
+			    "for its trusted proxies", name, c->listen[i].addr,
+			    c->listen[i].port, c->listen[i].proxy);
 			return -1;
 		}
 	if (!mailbox_template_ok(c->mailbox)) {

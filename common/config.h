@@ -22,6 +22,7 @@ struct listen_conf {
 	char		port[8];
 	uint32_t	flags;		/* LISTEN_F_* */
 	char		access[32];	/* access list; empty: "default" */
+	char		proxy[32];	/* LISTEN_F_PROXY: trusted proxies */
 };
 
 struct config {
@@ -76,6 +77,8 @@ int	config_parse_buf(struct config *, const char *, const char *, size_t);
 int	config_load(struct config *, const char *);
 void	config_free(struct config *);
 const struct access_list *config_access_for(const struct config *, int);
+const struct access_list *config_access_named(const struct config *,
+	    const char *);
 int	config_uses_tls(const struct config *);
 int	config_keywords_sorted(void);
 int	config_mailbox_path(const struct config *, const char *, char *,

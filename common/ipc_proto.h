@@ -112,6 +112,7 @@ enum mbox_status {
 #define LISTEN_F_PLAINTEXT_OK	0x1	/* login allowed before TLS */
 #define LISTEN_F_TLS		0x2	/* implicit TLS (RFC 8314) */
 #define LISTEN_F_STARTTLS	0x4	/* STLS offered (RFC 2595) */
+#define LISTEN_F_PROXY		0x8	/* PROXY protocol header required */
 
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		8192

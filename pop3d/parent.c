@@ -227,16 +227,56 @@ can_accept(struct parent *p)
 	    active_sessions(p) >= p->conf.max_sessions;
 }
 
+/*
+ * A connection on listener li from `peer' to `local' (for a PROXY
+ * listener, the addresses its header asserted): the access policy, then an
+ * idle session.
+ */
+void
+parent_connection(struct parent *p, int li, int fd,
+    const struct sockaddr_storage *peer, socklen_t plen,
+    const struct sockaddr_storage *local, socklen_t llen)
+{
+	char phost[64], lhost[64];
+	uint32_t pport, lport;
+	struct ip_addr src;
+	struct child *s;
+	int on = 1;
+
+	if (parent_admit(p, p->listen_conf[li], fd,
+	    (const struct sockaddr *)peer, plen, &src) == -1)
+		return;
+	/*
+	 * Sessions batch their replies themselves; Nagle would hold back the
+	 * last small TLS record of each reply until the client's delayed ACK.
+	 * Set here so the confined session never needs setsockopt().
+	 */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		log_warn("TCP_NODELAY");
+	addr_string(peer, plen, phost, sizeof(phost), &pport);
+	addr_string(local, llen, lhost, sizeof(lhost), &lport);
+	if (active_sessions(p) >= p->conf.max_sessions ||
+	    (s = child_ready_session(p)) == NULL) {
+		sources_release(&p->sources, &src);
+		log_warnx("refusing %s port %u: too many sessions", phost,
+		    pport);
+		refuse(fd, "-ERR [SYS/TEMP] Too many sessions, try later\r\n");
+		return;
+	}
+	if (hand_over(p, s, fd, p->listen_flags[li], phost, pport, lhost,
+	    lport) == 0) {
+		s->source = src;
+		s->counted = 1;
+	} else
+		sources_release(&p->sources, &src);
+}
+
 static int
 accept_one(struct parent *p, int li)
 {
 	struct sockaddr_storage peer, local;
 	socklen_t plen = sizeof(peer), llen = sizeof(local);
-	char phost[64], lhost[64];
-	uint32_t pport, lport;
-	struct ip_addr src;
-	struct child *s;
-	int fd, on = 1;
+	int fd;
 
 	fd = accept4(p->listen_fd[li], (struct sockaddr *)&peer, &plen,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -250,32 +290,10 @@ accept_one(struct parent *p, int li)
 		close(fd);
 		return 0;
 	}
-	if (parent_admit(p, p->listen_conf[li], fd, (struct sockaddr *)&peer,
-	    plen, &src) == -1)
-		return 0;
-	/*
-	 * Sessions batch their replies themselves; Nagle would hold back the
-	 * last small TLS record of each reply until the client's delayed ACK.
-	 * Set here so the confined session never needs setsockopt().
-	 */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
-		log_warn("TCP_NODELAY");
-	addr_string(&peer, plen, phost, sizeof(phost), &pport);
-	addr_string(&local, llen, lhost, sizeof(lhost), &lport);
-	if (active_sessions(p) >= p->conf.max_sessions ||
-	    (s = child_ready_session(p)) == NULL) {
-		sources_release(&p->sources, &src);
-		log_warnx("refusing %s port %u: too many sessions", phost,
-		    pport);
-		refuse(fd, "-ERR [SYS/TEMP] Too many sessions, try later\r\n");
-		return 0;
-	}
-	if (hand_over(p, s, fd, p->listen_flags[li], phost, pport, lhost,
-	    lport) == 0) {
-		s->source = src;
-		s->counted = 1;
-	} else
-		sources_release(&p->sources, &src);
+	if (p->listen_flags[li] & LISTEN_F_PROXY)
+		parent_proxy_wait(p, li, fd, &peer, plen, &local, llen);
+	else
+		parent_connection(p, li, fd, &peer, plen, &local, llen);
 	return 0;
 }
 
@@ -488,6 +506,8 @@ poll_timeout(struct parent *p)
 	if (p->tls_ready && p->conf.tls_ticket_lifetime_ms > 0 &&
 	    p->ticket_rotated_ms + p->conf.tls_ticket_lifetime_ms < next)
 		next = p->ticket_rotated_ms + p->conf.tls_ticket_lifetime_ms;
+	if (parent_proxy_deadline(p) < next)
+		next = parent_proxy_deadline(p);
 	if (next == UINT64_MAX)
 		return -1;
 	return next > now ? (int)(next - now) : 0;
@@ -516,7 +536,8 @@ void
 parent_loop(struct parent *p)
 {
 	struct pollfd *pfd;
-	size_t *who, n, i, first, nfds = 1 + MAX_LISTENERS + p->nchildren;
+	size_t *who, n, i, first, proxies, nproxies;
+	size_t nfds = 1 + MAX_LISTENERS + PROXY_WAIT_MAX + p->nchildren;
 
 	if ((pfd = calloc(nfds, sizeof(*pfd))) == NULL ||
 	    (who = calloc(nfds, sizeof(*who))) == NULL)
@@ -531,6 +552,9 @@ parent_loop(struct parent *p)
 		for (i = 0; i < (size_t)p->nlisten; i++)
 			pfd[n++] = (struct pollfd){ can_accept(p) ?
 			    p->listen_fd[i] : -1, POLLIN, 0 };
+		proxies = n;
+		nproxies = parent_proxy_pollfds(p, pfd + proxies);
+		n += nproxies;
 		first = n;
 		for (i = 0; i < p->nchildren; i++) {
 			if (p->children[i].state == CH_FREE ||
@@ -551,6 +575,7 @@ parent_loop(struct parent *p)
 			if (pfd[i].revents &&
 			    p->children[who[i]].chan.fd == pfd[i].fd)
 				child_input(p, &p->children[who[i]]);
+		parent_proxy_events(p, pfd + proxies, nproxies);
 		for (i = 0; i < (size_t)p->nlisten; i++)
 			while (pfd[1 + i].revents && can_accept(p) &&
 			    accept_one(p, i) == 0)

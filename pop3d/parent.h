@@ -1,12 +1,14 @@
 /*
  * The parent process: the only root process once the daemon runs.  It owns
  * the listeners and the process table, applies the configuration, and turns
- * authd's verdicts into storaged processes.  It never reads client bytes.
+ * authd's verdicts into storaged processes.  It never reads client bytes;
+ * on a PROXY listener it reads the header a trusted proxy sends, nothing more.
  */
 #ifndef POP3D_PARENT_H
 #define POP3D_PARENT_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stdint.h>
 
@@ -39,6 +41,16 @@ struct child {
 	char		 label[352];	/* log prefix: "session 12" */
 };
 
+/* A connection on a PROXY listener, waiting for its header. */
+struct proxy_wait {
+	int			 fd;
+	int			 li;		/* listener index */
+	uint64_t		 deadline;
+	struct sockaddr_storage	 peer, local;	/* the proxy's connection */
+	socklen_t		 plen, llen;
+};
+#define PROXY_WAIT_MAX	64
+
 struct parent {
 	struct config	 conf;
 	char		 conffile[PATH_MAX];
@@ -65,6 +77,8 @@ struct parent {
 	uint64_t	 ticket_rotated_ms;
 
 	struct source_table sources;	/* per-source limits */
+	struct proxy_wait proxy_wait[PROXY_WAIT_MAX];
+	size_t		 nproxy;
 };
 
 /* children.c */
@@ -83,12 +97,24 @@ int	parent_admit(struct parent *, int, int, const struct sockaddr *,
 void	parent_source_done(struct parent *, struct child *);
 int	parent_reload_policy(struct parent *);
 
+/* parent_proxy.c */
+struct pollfd;
+void	parent_proxy_wait(struct parent *, int, int,
+	    const struct sockaddr_storage *, socklen_t,
+	    const struct sockaddr_storage *, socklen_t);
+size_t	parent_proxy_pollfds(struct parent *, struct pollfd *);
+void	parent_proxy_events(struct parent *, const struct pollfd *, size_t);
+uint64_t parent_proxy_deadline(const struct parent *);
+
 /* parent_tls.c */
 int	parent_tls_load(struct parent *);
 void	parent_tls_rotate(struct parent *);
 int	parent_tls_send(struct parent *, int);
 
 /* parent.c */
+void	parent_connection(struct parent *, int, int,
+	    const struct sockaddr_storage *, socklen_t,
+	    const struct sockaddr_storage *, socklen_t);
 void	parent_loop(struct parent *);
 
 #endif

@@ -5,7 +5,8 @@
 set -u
 
 PKGS="build-essential pkg-config libsodium-dev libtls-dev libseccomp-dev
-python3 curl procps passwd iproute2 coreutils openssl fetchmail mpop getmail6"
+python3 curl procps passwd iproute2 coreutils openssl fetchmail mpop getmail6
+haproxy"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: no dpkg here; install by hand:" $PKGS >&2

@@ -28,7 +28,8 @@ tests/authd/test_pop3ctl.py"
 PROTO_SUITES="tests/protocol/test_pop3.py tests/protocol/test_curl.py
 tests/protocol/test_robustness.py tests/protocol/test_processes.py
 tests/protocol/test_tls.py tests/protocol/test_clients.py
-tests/protocol/test_confinement.py tests/protocol/test_policy.py"
+tests/protocol/test_confinement.py tests/protocol/test_policy.py
+tests/protocol/test_proxy.py"
 
 # Prints the interesting part of a failed suite's log, indented.
 show_failure() {

@@ -4,7 +4,7 @@ UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
 	  common/ipc_proto.c)
 
 UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
-	  userdb hashpolicy sasl sandbox sandbox_bpf sources access
+	  userdb hashpolicy sasl sandbox sandbox_bpf proxy sources access
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
 $(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c policy/access.c \
@@ -30,6 +30,8 @@ $(B)/tests/unit/test_sasl: $(call obj,tests/unit/test_sasl.c pop3d/sasl.c) \
 	$(UCOMMON)
 $(B)/tests/unit/test_sources: $(call obj,tests/unit/test_sources.c \
 	policy/sources.c policy/access.c) $(UCOMMON)
+$(B)/tests/unit/test_proxy: $(call obj,tests/unit/test_proxy.c \
+	policy/proxy.c) $(UCOMMON)
 
 $(B)/tests/unit/test_sandbox: $(call obj,tests/unit/test_sandbox.c \
 	$(SANDBOX)) $(UCOMMON)
