@@ -98,6 +98,8 @@ const struct sb_rule sandbox_parent_rules[] = {
 	{ "flock", SB_ALLOW, SB_ANY },
 	{ "renameat2", SB_ALLOW, SB_ANY },
 	{ "renameat", SB_ALLOW, SB_ANY },
+	{ "rename", SB_ALLOW, SB_ANY },		/* the ban file, replaced */
+	{ "unlink", SB_ALLOW, SB_ANY },		/* ...or its temporary removed */
 	{ "unlinkat", SB_ALLOW, SB_ANY },
 	{ "mkdirat", SB_ALLOW, SB_ANY },	/* storaged: a Maildir without cur/ */
 	{ "linkat", SB_ALLOW, SB_ANY },		/* rename without RENAME_NOREPLACE */
