@@ -42,7 +42,8 @@ COMMON	= common/ipc.c common/ipc_proto.c common/log.c common/util.c \
 	  common/config.c common/privdrop.c common/username.c policy/access.c
 POP3D	= pop3d/pop3d.c pop3d/parent.c pop3d/children.c pop3d/parent_tls.c \
 	  pop3d/tls_material.c pop3d/parent_access.c pop3d/parent_proxy.c \
-	  policy/sources.c policy/proxy.c \
+	  pop3d/control.c \
+	  policy/sources.c policy/proxy.c policy/bans.c \
 	  $(SANDBOX)
 ifeq ($(OS),Linux)
 SANDBOX	= common/sandbox_seccomp.c common/sandbox_test.c \
@@ -57,11 +58,12 @@ SESSION	= pop3d/session_main.c pop3d/session.c pop3d/pop3_cmd.c $(SANDBOX) \
 	  pop3d/pop3_parse.c pop3d/retr.c pop3d/session_tls.c pop3d/sasl.c \
 	  pop3d/tls_material.c pop3d/tls_ticket_compat.c common/dotstuff.c
 AUTHD	= authd/authd.c authd/userdb.c authd/verify.c authd/hashpolicy.c \
+	  authd/penalty.c \
 	  $(SANDBOX)
 STORAGED = storaged/storaged.c storaged/mailbox_maildir.c \
 	  storaged/maildir_name.c $(SANDBOX)
 POP3CTL	= authd/pop3ctl.c authd/userdb.c authd/hashpolicy.c \
-	  authd/userdb_edit.c
+	  authd/userdb_edit.c authd/pop3ctl_control.c
 
 obj	= $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROGS	= $(B)/pop3d $(B)/pop3d-session $(B)/pop3d-authd $(B)/pop3d-storaged $(B)/pop3ctl

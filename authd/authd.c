@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "hashpolicy.h"
+#include "penalty.h"
 #include "ipc.h"
 #include "log.h"
 #include "privdrop.h"
@@ -92,6 +93,7 @@ static struct authd {
 	uint64_t	 next_ticket;
 	uint64_t	 busy_logged_ms;
 	unsigned long	 busy_suppressed;
+	struct penalties pen;		/* failures per source and user */
 } ad;
 
 static void	 session_drop(struct authd *, size_t, const char *);
@@ -466,6 +468,34 @@ choose_hash(struct authd *a, const char *user, struct auth_job *j)
 		j->mailbox[0] = '\0';	/* told at grant time */
 }
 
+static int
+is_decoy(const struct authd *a, const char *canon)
+{
+	int i;
+
+	for (i = 0; canon[0] != '\0' && i < a->conf.ndecoy; i++)
+		if (strcmp(a->conf.decoy[i], canon) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A user whose line lists allowed networks may log in only from them; from
+ * elsewhere the login fails like a wrong password, after the same
+ * verification.
+ */
+static void
+network_check(struct authd *a, size_t i, struct auth_job *j)
+{
+	const struct userdb_entry *e;
+
+	if (j->reason != NULL || (e = userdb_lookup(&a->db, j->canon)) ==
+	    NULL || e->networks == NULL)
+		return;
+	if (!userdb_network_allowed(e->networks, a->ch[i].addr))
+		j->reason = "network_not_allowed";
+}
+
 /* Reads an AUTH_REQUEST into a new job; NULL drops the channel. */
 static struct auth_job *
 read_request(struct authd *a, size_t i, struct ipc_msg *m, int *tempfail)
@@ -498,6 +528,9 @@ read_request(struct authd *a, size_t i, struct ipc_msg *m, int *tempfail)
 	j->slot = i;
 	j->arrived_ms = monotonic_ms();
 	choose_hash(a, user, j);
+	network_check(a, i, j);
+	if (is_decoy(a, j->canon))
+		j->reason = "decoy_user";	/* verified all the same */
 	sodium_memzero(user, sizeof(user));
 	return j;
 }
@@ -593,34 +626,98 @@ send_grant(struct authd *a, struct schan *c, struct auth_job *j)
 }
 
 static void
+send_ban(struct authd *a, const struct ip_addr *src, const char *reason)
+{
+	char host[IP_ADDR_STRLEN];
+	struct ipc_msg m;
+
+	ip_addr_str(src, host, sizeof(host));
+	ipc_msg_init(&m, IPC_AUTHD_BAN, 0);
+	ipc_put_str(&m, host);
+	ipc_put_u32(&m, (uint32_t)(a->conf.ban_time_ms / 1000));
+	ipc_put_str(&m, reason);
+	if (ipc_send(&a->parent, &m) == -1)
+		log_warn("ban of %s to parent", host);
+	penalty_forget_source(&a->pen, src);
+}
+
+/*
+ * How long to wait before answering this failure: auth_fail_delay,
+ * doubling with the failures of its source and of its user up to
+ * auth_fail_delay_max, except for sources in auth_trusted.  Bans the
+ * source at ban_threshold failures, or at once for a decoy user name.
+ */
+static uint64_t
+failure_delay(struct authd *a, struct schan *c, struct auth_job *j)
+{
+	const struct access_list *trusted = a->conf.auth_trusted[0] ?
+	    config_access_named(&a->conf, a->conf.auth_trusted) : NULL;
+	struct penalty_conf pc = { a->conf.auth_fail_delay_ms,
+	    a->conf.auth_fail_delay_max_ms, a->conf.ban_window_ms,
+	    a->conf.ban_threshold };
+	struct ip_addr ip, src;
+	uint64_t delay;
+	char why[64];
+	int ban;
+
+	if (ip_addr_parse(c->addr, &ip) == -1)
+		return pc.base_ms;
+	if (trusted != NULL && access_check(trusted, &ip, NULL) ==
+	    ACCESS_ALLOW)
+		return pc.base_ms;
+	ip_addr_source(&ip, &src);
+	delay = penalty_fail(&a->pen, &pc, &src, j->canon, monotonic_ms(),
+	    &ban);
+	if (j->reason != NULL && strcmp(j->reason, "decoy_user") == 0)
+		send_ban(a, &src, "decoy user name");
+	else if (ban) {
+		snprintf(why, sizeof(why), "%u failed logins in %llu s",
+		    pc.threshold, (unsigned long long)(pc.window_ms / 1000));
+		send_ban(a, &src, why);
+	}
+	return delay;
+}
+
+static void
+login_ok(struct authd *a, struct schan *c, struct auth_job *j)
+{
+	if (penalty_too_soon(&a->pen, j->canon, a->conf.login_delay_ms,
+	    monotonic_ms())) {
+		log_info("session %u: login of %s from %s refused: "
+		    "LOGIN-DELAY", c->session, j->canon, c->addr);
+		send_result(a, j->slot, AUTH_LOGIN_DELAY);
+		return;
+	}
+	if (send_grant(a, c, j) == -1) {
+		send_result(a, j->slot, AUTH_TEMPFAIL);
+		return;
+	}
+	log_info("session %u: login user %s from %s", c->session, j->canon,
+	    c->addr);
+	send_result(a, j->slot, AUTH_OK);
+}
+
+static void
 verdict(struct authd *a, struct auth_job *j)
 {
 	const char *reason = j->reason;
 	struct schan *c;
-	uint64_t at;
 
 	if (j->slot >= a->nch || !a->ch[j->slot].used ||
 	    a->ch[j->slot].ticket != j->v.ticket)
 		return;		/* the session went away meanwhile */
 	c = &a->ch[j->slot];
 	if (reason == NULL && !j->v.match)
-		reason = "bad_password";
+		reason = j->reason = "bad_password";
 	if (reason == NULL) {
-		if (send_grant(a, c, j) == -1) {
-			send_result(a, j->slot, AUTH_TEMPFAIL);
-			return;
-		}
-		log_info("session %u: login user %s from %s", c->session,
-		    j->canon, c->addr);
-		send_result(a, j->slot, AUTH_OK);
+		login_ok(a, c, j);
 		return;
 	}
 	log_info("session %u: authentication failed for %s from %s (%s)",
 	    c->session, j->logname, c->addr, reason);
 	c->ticket = 0;
 	/* +1: arrived_ms was rounded down to the millisecond */
-	at = j->arrived_ms + a->conf.auth_fail_delay_ms + 1;
-	c->fail_at = at;
+	c->fail_at = j->arrived_ms + failure_delay(a, c, j) + 1;
 }
 
 static void

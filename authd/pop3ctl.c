@@ -6,6 +6,8 @@
  * checks the configuration and the users file with the parsers the daemons
  * use.  Passwords come from the terminal without echo, or as one line on
  * standard input for scripts, and are wiped as soon as they are hashed.
+ * bans, sources, status and unban ask the running pop3d over its control
+ * socket (pop3ctl_control.c).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@
 #include "config.h"
 #include "hashpolicy.h"
 #include "log.h"
+#include "pop3ctl_control.h"
 #include "privdrop.h"
 #include "userdb.h"
 #include "userdb_edit.h"
@@ -50,7 +53,9 @@ usage(void)
 	    "       pop3ctl [-f config] user del name\n"
 	    "       pop3ctl [-f config] user passwd name\n"
 	    "       pop3ctl [-f config] user list\n"
-	    "       pop3ctl [-f config] check\n");
+	    "       pop3ctl [-f config] check\n"
+	    "       pop3ctl [-f config] bans | sources | status\n"
+	    "       pop3ctl [-f config] unban address\n");
 	exit(1);
 }
 
@@ -660,10 +665,55 @@ cmd_check(struct config *c, int argc, char **argv)
 	return 0;
 }
 
+/* -- the running daemon (pop3ctl_control.c) ------------------------------ */
+
+static int
+show(struct config *c, int argc, const char *request)
+{
+	if (argc != 0)
+		usage();
+	load_config(c);
+	return ctl_request(c, request);
+}
+
+static int
+cmd_bans(struct config *c, int argc, char **argv)
+{
+	UNUSED(argv);
+	return show(c, argc, "show bans");
+}
+
+static int
+cmd_sources(struct config *c, int argc, char **argv)
+{
+	UNUSED(argv);
+	return show(c, argc, "show sources");
+}
+
+static int
+cmd_status(struct config *c, int argc, char **argv)
+{
+	UNUSED(argv);
+	return show(c, argc, "show status");
+}
+
+static int
+cmd_unban(struct config *c, int argc, char **argv)
+{
+	if (argc != 1)
+		usage();
+	load_config(c);
+	return ctl_unban(c, argv[0]);
+}
+
 static const struct cmd cmds[] = {
 	{ "hash", cmd_hash },
 	{ "user", cmd_user },
 	{ "check", cmd_check },
+	{ "bans", cmd_bans },
+	{ "sources", cmd_sources },
+	{ "status", cmd_status },
+	{ "unban", cmd_unban },
 };
 
 int

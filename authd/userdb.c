@@ -11,12 +11,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "access.h"
 #include "hashpolicy.h"
 #include "username.h"
 #include "userdb.h"
@@ -120,14 +122,19 @@ blank_line(const char *s)
 	return s[strspn(s, " \t")] == '\0' || s[0] == '#';
 }
 
-/* Splits at ':' into 2 or 3 fields; -1 for any other count. */
+/*
+ * Splits name:hash[:mailbox[:networks]] at its first three ':'; the
+ * networks field is the rest of the line, since IPv6 prefixes hold ':'.
+ * An empty mailbox field means the template.
+ */
 static int
-split_line(char *s, char **name, char **hash, char **mailbox)
+split_line(char *s, char **name, char **hash, char **mailbox,
+    char **networks)
 {
 	char *p;
 
 	*name = s;
-	*mailbox = NULL;
+	*mailbox = *networks = NULL;
 	if ((p = strchr(s, ':')) == NULL)
 		return -1;
 	*p++ = '\0';
@@ -136,14 +143,73 @@ split_line(char *s, char **name, char **hash, char **mailbox)
 		return 0;
 	*p++ = '\0';
 	*mailbox = p;
-	return strchr(p, ':') == NULL ? 0 : -1;
+	if ((p = strchr(p, ':')) != NULL) {
+		*p++ = '\0';
+		*networks = p;
+	}
+	/* "user:hash::networks" keeps the template; "user:hash:" is an
+	 * error (an empty path), found by the mailbox check */
+	if (**mailbox == '\0' && *networks != NULL)
+		*mailbox = NULL;
+	return 0;
+}
+
+/* Each comma-separated prefix of `list' parses; else why not, in err. */
+int
+userdb_networks_ok(const char *list, char *err, size_t errlen)
+{
+	char one[IP_PREFIX_STRLEN + 1];
+	struct ip_prefix pfx;
+	size_t n;
+
+	if (*list == '\0') {
+		snprintf(err, errlen, "empty list of allowed networks");
+		return 0;
+	}
+	for (; *list != '\0'; list += n + (list[n] == ',')) {
+		n = strcspn(list, ",");
+		if (n == 0 || n >= sizeof(one)) {
+			snprintf(err, errlen, "bad allowed network");
+			return 0;
+		}
+		memcpy(one, list, n);
+		one[n] = '\0';
+		if (ip_prefix_parse(one, &pfx, err, errlen) == -1)
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether address `addr' (numeric text) is in one of the networks. */
+int
+userdb_network_allowed(const char *list, const char *addr)
+{
+	char one[IP_PREFIX_STRLEN + 1];
+	struct ip_prefix pfx;
+	struct ip_addr a;
+	size_t n;
+
+	if (ip_addr_parse(addr, &a) == -1)
+		return 0;
+	for (; *list != '\0'; list += n + (list[n] == ',')) {
+		n = strcspn(list, ",");
+		if (n == 0 || n >= sizeof(one))
+			return 0;
+		memcpy(one, list, n);
+		one[n] = '\0';
+		if (ip_prefix_parse(one, &pfx, NULL, 0) == 0 &&
+		    ip_prefix_match(&pfx, &a))
+			return 1;
+	}
+	return 0;
 }
 
 /* One line, already NUL-terminated in place; `len' bytes before the NUL. */
 static void
 parse_line(struct parse_state *ps, char *s, size_t len, size_t lineno)
 {
-	char canon[USERNAME_MAX], *name, *hash, *mailbox;
+	char canon[USERNAME_MAX], *name, *hash, *mailbox, *networks;
+	static char nerr[160];
 	struct userdb_entry *e;
 	struct hash_params hp;
 	const char *why;
@@ -154,9 +220,9 @@ parse_line(struct parse_state *ps, char *s, size_t len, size_t lineno)
 	}
 	if (blank_line(s))
 		return;
-	if (split_line(s, &name, &hash, &mailbox) == -1) {
+	if (split_line(s, &name, &hash, &mailbox, &networks) == -1) {
 		add_problem(ps, lineno, "malformed line (expected "
-		    "user@domain:hash[:mailbox])");
+		    "user@domain:hash[:mailbox[:networks]])");
 		return;
 	}
 	if (username_canonical(name, canon, sizeof(canon)) == -1 ||
@@ -168,11 +234,19 @@ parse_line(struct parse_state *ps, char *s, size_t len, size_t lineno)
 		add_problem(ps, lineno, why);
 		return;
 	}
+	if (networks != NULL && !userdb_networks_ok(networks, nerr,
+	    sizeof(nerr))) {
+		/* problems are reported later: a fixed text, not nerr */
+		add_problem(ps, lineno, "bad allowed networks (prefixes "
+		    "such as 192.0.2.0/24 or 2001:db8::/32, comma-separated)");
+		return;
+	}
 	if ((e = add_entry(ps)) == NULL)
 		return;
 	e->name = name;
 	e->hash = hash;
 	e->mailbox = mailbox;
+	e->networks = networks;
 	e->line = lineno;
 	e->disabled = hash[0] == '!';
 	if (!e->disabled && hash_parse(hash, &hp) != HASH_OK) {

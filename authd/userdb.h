@@ -17,6 +17,7 @@ struct userdb_entry {
 	const char	*name;		/* canonical user@domain */
 	const char	*hash;		/* PHC string, or '!...' */
 	const char	*mailbox;	/* absolute, or NULL: template */
+	const char	*networks;	/* "prefix,prefix", or NULL: any */
 	size_t		 line;
 	int		 disabled;	/* hash starts with '!' */
 	int		 bad_hash;	/* kept so authd can say why */
@@ -43,5 +44,7 @@ const struct userdb_entry *
 void	userdb_free(struct userdb *);
 const char *
 	userdb_mailbox_problem(const char *);
+int	userdb_networks_ok(const char *, char *, size_t);
+int	userdb_network_allowed(const char *, const char *);
 
 #endif

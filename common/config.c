@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ipc_proto.h"
 #include "log.h"
+#include "username.h"
 #include "util.h"
 
 #ifndef LIBEXECDIR
@@ -28,7 +29,8 @@
 
 #define MAXARGS		8
 
-enum ctype { C_STR, C_PATH, C_U32, C_SIZE, C_MS, C_LISTEN, C_ACCESS };
+enum ctype { C_STR, C_PATH, C_U32, C_SIZE, C_MS, C_LISTEN, C_ACCESS,
+    C_DECOY };
 
 struct keyword {
 	const char	*name;
@@ -58,20 +60,31 @@ static const struct keyword keywords[] = {
 	SIZE("argon2_memory", argon2_memory, 8 * KiB, 4 * GiB),
 	U32("argon2_time", argon2_time, 1, 64),
 	MS("auth_fail_delay", auth_fail_delay_ms, 0, 60 * 1000),
+	MS("auth_fail_delay_max", auth_fail_delay_max_ms, 0, 600 * 1000),
 	U32("auth_queue", auth_queue, 1, 100000),
+	STR("auth_trusted", auth_trusted),
 	STR("auth_user", auth_user),
 	U32("auth_workers", auth_workers, 1, 64),
+	PATH("ban_file", ban_file),
+	U32("ban_threshold", ban_threshold, 0, 100000),
+	MS("ban_time", ban_time_ms, 1000, 30 * 24 * 3600 * 1000ULL),
+	MS("ban_window", ban_window_ms, 1000, 24 * 3600 * 1000ULL),
+	PATH("control_socket", control_socket),
+	{ "decoy_users", C_DECOY, 0, 0, 0, 0 },
 	PATH("empty_dir", empty_dir),
 	STR("hostname", hostname),
 	MS("idle_timeout", idle_timeout_ms, 1000, 24 * 3600 * 1000ULL),
 	STR("implementation", implementation),
 	PATH("libexec_dir", libexec_dir),
+	MS("line_timeout", line_timeout_ms, 1000, 3600 * 1000ULL),
 	{ "listen", C_LISTEN, 0, 0, 0, 0 },
+	MS("login_delay", login_delay_ms, 0, 24 * 3600 * 1000ULL),
 	MS("login_timeout", login_timeout_ms, 1000, 3600 * 1000ULL),
 	STR("mail_owner", mail_owner),
 	PATH("mailbox", mailbox),
 	U32("max_auth_failures", max_auth_failures, 1, 100),
 	U32("max_bad_commands", max_bad_commands, 1, 1000),
+	U32("max_commands", max_commands, 1, 100000000),
 	U32("max_connections_per_minute", max_connections_per_minute, 0,
 	    1000000),
 	U32("max_messages", max_messages, 1, 10000000),
@@ -106,6 +119,14 @@ config_defaults(struct config *c)
 	c->auth_workers = 2;
 	c->auth_queue = 128;
 	c->max_auth_failures = 3;
+	c->auth_fail_delay_max_ms = 30 * 1000;
+	c->line_timeout_ms = 30 * 1000;
+	c->max_commands = 1000000;
+	c->ban_threshold = 10;
+	c->ban_time_ms = 3600 * 1000;
+	c->ban_window_ms = 600 * 1000;
+	strlcpy(c->control_socket, "/var/run/pop3d.sock",
+	    sizeof(c->control_socket));
 	c->max_bad_commands = 10;
 	c->max_messages = 200000;
 	c->argon2_memory = 64 * MiB;
@@ -232,6 +253,33 @@ access_list_named(struct config *c, const char *name, const char **why)
 	return a;
 }
 
+/* decoy_users NAME...: may be repeated.  Full user names, as in the users
+ * file: a name that is not one never reaches authd, so it could not be
+ * noticed there. */
+static int
+set_decoys(struct config *c, char **av, int ac, const char **why)
+{
+	int i;
+
+	if (ac == 0) {
+		*why = "decoy_users needs at least one name";
+		return -1;
+	}
+	for (i = 0; i < ac; i++) {
+		if (c->ndecoy == CONFIG_MAX_DECOYS) {
+			*why = "too many decoy_users";
+			return -1;
+		}
+		if (username_canonical(av[i], c->decoy[c->ndecoy],
+		    sizeof(c->decoy[0])) == -1) {
+			*why = "decoy_users: not a user name (local@domain)";
+			return -1;
+		}
+		c->ndecoy++;
+	}
+	return 0;
+}
+
 /* access NAME allow|deny PREFIX..., or access NAME default allow|deny */
 static int
 set_access(struct config *c, char **av, int ac, const char **why)
@@ -286,6 +334,8 @@ set_value(struct config *c, const struct keyword *kw, char **av, int ac,
 		return set_listen(c, av, ac, why);
 	if (kw->type == C_ACCESS)
 		return set_access(c, av, ac, why);
+	if (kw->type == C_DECOY)
+		return set_decoys(c, av, ac, why);
 	if (ac != 1) {
 		*why = "expects exactly one value";
 		return -1;
@@ -495,6 +545,12 @@ check_consistency(struct config *c, const char *name)
 			    c->listen[i].port, c->listen[i].proxy);
 			return -1;
 		}
+	if (c->auth_trusted[0] != '\0' &&
+	    config_access_named(c, c->auth_trusted) == NULL) {
+		log_warnx("%s: auth_trusted: no access list named %s", name,
+		    c->auth_trusted);
+		return -1;
+	}
 	if (!mailbox_template_ok(c->mailbox)) {
 		log_warnx("%s: mailbox must be an absolute path naming the "
 		    "user: %%u, or %%d and %%n with '/' or '@' between them", name);

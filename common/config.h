@@ -16,6 +16,7 @@
 #define CONFIG_MAX_SIZE		(256 * 1024)	/* bytes of config file */
 #define CONFIG_NAME_MAX		64		/* user and host names */
 #define CONFIG_MAX_ACCESS	16		/* named access lists */
+#define CONFIG_MAX_DECOYS	32		/* decoy_users names */
 
 struct listen_conf {
 	char		addr[64];	/* numeric IPv4 or IPv6, or "*" */
@@ -67,9 +68,23 @@ struct config {
 	uint32_t	max_sessions_per_ip;	/* per IPv4 address, IPv6 /64 */
 	uint32_t	max_connections_per_minute;	/* per source */
 
+	/* brute force: authd counts, the parent bans */
+	uint64_t	auth_fail_delay_max_ms;	/* the doubling stops here */
+	char		auth_trusted[32];	/* access list: no penalties */
+	uint32_t	ban_threshold;		/* failures per source; 0: off */
+	uint64_t	ban_time_ms;
+	uint64_t	ban_window_ms;		/* failures older are forgotten */
+	char		ban_file[PATH_MAX];	/* bans across restarts */
+	char		decoy[CONFIG_MAX_DECOYS][CONFIG_NAME_MAX];
+	int		ndecoy;
+	uint64_t	login_delay_ms;		/* RFC 2449 LOGIN-DELAY; 0: off */
+	char		control_socket[PATH_MAX];	/* pop3ctl; empty: none */
+
 	uint64_t	auth_fail_delay_ms;
 	uint64_t	login_timeout_ms;	/* AUTHORIZATION state */
 	uint64_t	idle_timeout_ms;	/* TRANSACTION state */
+	uint64_t	line_timeout_ms;	/* first byte of a line to its end */
+	uint32_t	max_commands;		/* per session */
 };
 
 void	config_defaults(struct config *);

@@ -46,6 +46,8 @@ static const struct ipc_type_info ipc_types[IPC_TYPE_MAX] = {
 	    0, 0, 0 },
 	[IPC_MBOX_STATUS] = { "MBOX_STATUS", ROLE_STORAGED, ROLE_SESSION,
 	    0, 16, 16 },
+	[IPC_AUTHD_BAN] = { "AUTHD_BAN", ROLE_AUTHD, ROLE_PARENT,
+	    0, 8, 2 + 64 + 4 + 2 + 64 },
 };
 
 static const char *role_names[ROLE_MAX] = {

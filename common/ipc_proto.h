@@ -83,6 +83,10 @@ enum ipc_type {
 	 * DELE, RSET and UPDATE. */
 	IPC_MBOX_STATUS,
 
+	/* authd -> parent: str source address (IPv4, or IPv6 /64 network),
+	 * u32 seconds, str reason.  Refuse that source's connections. */
+	IPC_AUTHD_BAN,
+
 	IPC_TYPE_MAX
 };
 
@@ -90,7 +94,8 @@ enum ipc_type {
 enum auth_result {
 	AUTH_OK = 0,
 	AUTH_FAIL,		/* bad credentials, unknown user, disabled */
-	AUTH_TEMPFAIL		/* overloaded or internal trouble */
+	AUTH_TEMPFAIL,		/* overloaded or internal trouble */
+	AUTH_LOGIN_DELAY	/* right password, but too soon (RFC 2449) */
 };
 
 /* IPC_MBOX_STATUS and IPC_SESSION_STORAGE_FAIL codes */

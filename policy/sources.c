@@ -123,14 +123,24 @@ roll_window(struct source *s, uint64_t now)
 	s->minute_start = now - (age % MINUTE_MS);
 }
 
-/* Attempts in the last sixty seconds, estimated from the two windows. */
-static uint64_t
-recent_attempts(const struct source *s, uint64_t now)
+/*
+ * Attempts in the last sixty seconds, estimated from the two windows;
+ * it moves no window, so a report (pop3ctl) can ask too.
+ */
+uint64_t
+sources_recent(const struct source *s, uint64_t now)
 {
-	uint64_t age = now - s->minute_start;
+	uint64_t age = now > s->minute_start ? now - s->minute_start : 0;
+	uint64_t cur = s->this_minute, prev = s->last_minute;
 
-	return s->this_minute + (uint64_t)s->last_minute *
-	    (MINUTE_MS - age) / MINUTE_MS;
+	if (age >= 2 * MINUTE_MS)
+		return 0;
+	if (age >= MINUTE_MS) {
+		prev = cur;
+		cur = 0;
+		age -= MINUTE_MS;
+	}
+	return cur + prev * (MINUTE_MS - age) / MINUTE_MS;
 }
 
 /*
@@ -150,7 +160,7 @@ sources_admit(struct source_table *t, const struct ip_addr *a, uint64_t now,
 	if (s->this_minute < UINT32_MAX)
 		s->this_minute++;
 	if (max_per_minute > 0 &&
-	    recent_attempts(s, now) > (uint64_t)max_per_minute)
+	    sources_recent(s, now) > (uint64_t)max_per_minute)
 		return SOURCE_TOO_FAST;
 	if (max_sessions > 0 && s->sessions >= max_sessions)
 		return SOURCE_TOO_MANY_SESSIONS;

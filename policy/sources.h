@@ -44,5 +44,6 @@ void		 sources_release(struct source_table *, const struct ip_addr *);
 const struct source *sources_find(const struct source_table *,
 		    const struct ip_addr *);
 const char	*sources_verdict_name(enum source_verdict);
+uint64_t	 sources_recent(const struct source *, uint64_t);
 
 #endif

@@ -420,6 +420,8 @@ child_input(struct parent *p, struct child *c)
 			child_log(c, &m);
 		else if (m.type == IPC_AUTHD_GRANT && c == p->authd)
 			grant(p, &m);
+		else if (m.type == IPC_AUTHD_BAN && c == p->authd)
+			parent_ban(p, &m);
 		else {
 			log_warnx("%s: unexpected %s", c->label,
 			    ipc_type_name(m.type));
@@ -508,6 +510,8 @@ poll_timeout(struct parent *p)
 		next = p->ticket_rotated_ms + p->conf.tls_ticket_lifetime_ms;
 	if (parent_proxy_deadline(p) < next)
 		next = parent_proxy_deadline(p);
+	if (control_deadline(&p->control) < next)
+		next = control_deadline(&p->control);
 	if (next == UINT64_MAX)
 		return -1;
 	return next > now ? (int)(next - now) : 0;
@@ -536,8 +540,9 @@ void
 parent_loop(struct parent *p)
 {
 	struct pollfd *pfd;
-	size_t *who, n, i, first, proxies, nproxies;
-	size_t nfds = 1 + MAX_LISTENERS + PROXY_WAIT_MAX + p->nchildren;
+	size_t *who, n, i, first, proxies, nproxies, controls, ncontrols;
+	size_t nfds = 1 + MAX_LISTENERS + PROXY_WAIT_MAX + CONTROL_POLLFDS +
+	    p->nchildren;
 
 	if ((pfd = calloc(nfds, sizeof(*pfd))) == NULL ||
 	    (who = calloc(nfds, sizeof(*who))) == NULL)
@@ -555,6 +560,9 @@ parent_loop(struct parent *p)
 		proxies = n;
 		nproxies = parent_proxy_pollfds(p, pfd + proxies);
 		n += nproxies;
+		controls = n;
+		ncontrols = control_pollfds(&p->control, pfd + controls);
+		n += ncontrols;
 		first = n;
 		for (i = 0; i < p->nchildren; i++) {
 			if (p->children[i].state == CH_FREE ||
@@ -576,11 +584,13 @@ parent_loop(struct parent *p)
 			    p->children[who[i]].chan.fd == pfd[i].fd)
 				child_input(p, &p->children[who[i]]);
 		parent_proxy_events(p, pfd + proxies, nproxies);
+		control_events(p, pfd + controls, ncontrols);
 		for (i = 0; i < (size_t)p->nlisten; i++)
 			while (pfd[1 + i].revents && can_accept(p) &&
 			    accept_one(p, i) == 0)
 				;
 	}
+	control_stop(&p->control);
 	log_info("shutting down");
 	shutdown_children(p);
 	free(who);

@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "control.h"
 #include "ipc.h"
+#include "bans.h"
 #include "sources.h"
 #include "tls_material.h"
 
@@ -77,8 +79,11 @@ struct parent {
 	uint64_t	 ticket_rotated_ms;
 
 	struct source_table sources;	/* per-source limits */
+	struct ban_table bans;		/* from authd; in conf.ban_file */
 	struct proxy_wait proxy_wait[PROXY_WAIT_MAX];
 	size_t		 nproxy;
+
+	struct control	 control;	/* pop3ctl's socket (control.c) */
 };
 
 /* children.c */
@@ -95,6 +100,8 @@ int		 child_send(struct child *, struct ipc_msg *);
 int	parent_admit(struct parent *, int, int, const struct sockaddr *,
 	    socklen_t, struct ip_addr *);
 void	parent_source_done(struct parent *, struct child *);
+void	parent_ban(struct parent *, struct ipc_msg *);
+void	parent_bans_load(struct parent *);
 int	parent_reload_policy(struct parent *);
 
 /* parent_proxy.c */

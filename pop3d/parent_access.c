@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -45,6 +46,81 @@ rule_allows(struct parent *p, int li, const struct ip_addr *a,
 	return 0;
 }
 
+static void
+utc_string(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strlcpy(buf, "?", len);
+}
+
+static int
+banned(struct parent *p, const struct ip_addr *src, const char *host)
+{
+	const struct ban *b = bans_check(&p->bans, src, time(NULL));
+	char until[32];
+
+	if (b == NULL)
+		return 0;
+	utc_string(b->until, until, sizeof(until));
+	log_info("refused %s: banned until %s (%s)", host, until, b->reason);
+	return 1;
+}
+
+static void
+save_bans(struct parent *p)
+{
+	if (p->conf.ban_file[0] != '\0' &&
+	    bans_save(&p->bans, p->conf.ban_file) == -1)
+		log_warnx("bans not saved to %s; they end with this run",
+		    p->conf.ban_file);
+}
+
+/* authd's verdict on a source: refuse it for the seconds it says. */
+void
+parent_ban(struct parent *p, struct ipc_msg *m)
+{
+	char addr[IPC_MAX_STR + 1], reason[IPC_MAX_STR + 1], until[32];
+	char host[IP_ADDR_STRLEN];
+	struct ip_addr a, src;
+	uint32_t secs;
+	time_t end;
+
+	if (ipc_get_str(m, addr, sizeof(addr)) == -1 ||
+	    ipc_get_u32(m, &secs) == -1 ||
+	    ipc_get_str(m, reason, sizeof(reason)) == -1 ||
+	    ipc_get_end(m) == -1 || ip_addr_parse(addr, &a) == -1) {
+		log_warnx("authd: malformed AUTHD_BAN, ignored");
+		return;
+	}
+	ip_addr_source(&a, &src);
+	end = time(NULL) + (time_t)secs;
+	bans_expire(&p->bans, time(NULL));
+	bans_add(&p->bans, &src, end, reason);
+	ip_addr_str(&src, host, sizeof(host));
+	utc_string(end, until, sizeof(until));
+	log_warnx("ban %s%s until %s: %s", host, src.family == AF_INET6 ?
+	    "/64" : "", until, reason);
+	save_bans(p);
+}
+
+/* At start-up: the bans of the previous run that are still in force. */
+void
+parent_bans_load(struct parent *p)
+{
+	if (bans_init(&p->bans) == -1)
+		fatal("ban table");
+	if (p->conf.ban_file[0] == '\0')
+		return;
+	if (bans_load(&p->bans, p->conf.ban_file, time(NULL)) == -1)
+		fatal("ban file %s", p->conf.ban_file);
+	if (p->bans.n > 0)
+		log_info("%zu bans in force from %s", p->bans.n,
+		    p->conf.ban_file);
+}
+
 /*
  * Decides on a connection accepted on listener li (an index into
  * p->conf.listen).  Returns 0 when it may have a session (its source is
@@ -64,11 +140,11 @@ parent_admit(struct parent *p, int li, int fd, const struct sockaddr *sa,
 		return -1;
 	}
 	ip_addr_str(&a, host, sizeof(host));
-	if (!rule_allows(p, li, &a, host)) {
+	ip_addr_source(&a, src);
+	if (banned(p, src, host) || !rule_allows(p, li, &a, host)) {
 		refuse_with(fd, NULL);
 		return -1;
 	}
-	ip_addr_source(&a, src);
 	v = sources_admit(&p->sources, src, monotonic_ms(),
 	    p->conf.max_sessions_per_ip, p->conf.max_connections_per_minute);
 	if (v != SOURCE_OK) {

@@ -124,6 +124,10 @@ cmd_capa(struct session *s, struct pop3_cmd *c)
 	session_reply(s, "AUTH-RESP-CODE");
 	session_reply(s, "PIPELINING");
 	session_reply(s, "EXPIRE NEVER");
+	/* advertised only when authd enforces it (RFC 2449 section 6.5) */
+	if (s->conf.login_delay_ms > 0)
+		session_reply(s, "LOGIN-DELAY %llu", (unsigned long long)
+		    ((s->conf.login_delay_ms + 999) / 1000));
 	if (s->state == ST_AUTHORIZATION && login_allowed(s)) {
 		session_reply(s, "USER");
 		session_reply(s, "SASL PLAIN");
@@ -313,6 +317,10 @@ login(struct session *s, const char *mech, const char *pass)
 		open_mailbox(s);
 	else if (result == AUTH_FAIL)
 		auth_failed(s);
+	else if (result == AUTH_LOGIN_DELAY)
+		session_reply(s, "-ERR [LOGIN-DELAY] Logged in too recently, "
+		    "try again in %llu seconds", (unsigned long long)
+		    ((s->conf.login_delay_ms + 999) / 1000));
 	else {
 		session_reply(s, "-ERR [SYS/TEMP] Authentication service "
 		    "unavailable, try again later");

@@ -252,6 +252,8 @@ main(int argc, char *argv[])
 	if (parent_tls_load(p) == -1)
 		fatalx("TLS not usable; see above");
 	bind_listeners(p);
+	/* pop3ctl's socket: bind and listen are not allowed in the sandbox */
+	control_start(&p->control, p->conf.control_socket);
 	p->nchildren = 2 * (size_t)p->conf.max_sessions + p->conf.pool_size +
 	    8;
 	if ((p->children = calloc(p->nchildren, sizeof(*p->children))) == NULL)
@@ -261,6 +263,7 @@ main(int argc, char *argv[])
 	check_fd_limit(p);
 	if (sources_init(&p->sources, p->conf.max_sessions) == -1)
 		fatal("source table");
+	parent_bans_load(p);
 	if (!foreground) {
 		log_init("pop3d", 0, p->verbose);
 		if (daemon(0, 0) == -1)

@@ -144,9 +144,10 @@ session_reply(struct session *s, const char *fmt, ...)
 	}
 }
 
-/* Waits up to `deadline' for client bytes; returns bytes read or -1. */
+/* Waits up to `deadline' for client bytes; returns bytes read or -1,
+ * having ended the session for `late' if the deadline passed. */
 static ssize_t
-fill_input(struct session *s, uint64_t deadline)
+fill_input(struct session *s, uint64_t deadline, const char *late)
 {
 	ssize_t n;
 	short ev;
@@ -169,8 +170,7 @@ fill_input(struct session *s, uint64_t deadline)
 			return -1;
 		}
 		if (!session_wait_client(s, ev, deadline)) {
-			session_end(s, s->state == ST_AUTHORIZATION ?
-			    "login timeout" : "idle timeout");
+			session_end(s, late);
 			return -1;
 		}
 	}
@@ -210,11 +210,15 @@ take_line(struct session *s, char *line, size_t *len)
 int
 session_read_line(struct session *s, char *line, size_t *len)
 {
-	uint64_t deadline = read_deadline(s);
+	uint64_t deadline, state_deadline = read_deadline(s);
+	const char *late;
 
 	for (;;) {
-		if (take_line(s, line, len))
+		if (take_line(s, line, len)) {
+			/* what is left was sent with it: a line starts now */
+			s->line_started = s->inlen > 0 ? monotonic_ms() : 0;
 			return *len == (size_t)-1 ? READ_TOO_LONG : READ_LINE;
+		}
 		if (s->inlen >= POP3_LINE_MAX) {
 			/* no line end in sight: drop what we have */
 			s->discarding = 1;
@@ -224,8 +228,19 @@ session_read_line(struct session *s, char *line, size_t *len)
 		/* answer everything pipelined so far before blocking */
 		if (s->outlen > 0 && session_flush(s) == -1)
 			return READ_END;
-		if (fill_input(s, deadline) == -1)
+		deadline = state_deadline;
+		late = s->state == ST_AUTHORIZATION ? "login timeout" :
+		    "idle timeout";
+		/* a line once begun must end in time: no trickling */
+		if (s->line_started != 0 && s->line_started +
+		    s->conf.line_timeout_ms < deadline) {
+			deadline = s->line_started + s->conf.line_timeout_ms;
+			late = "line timeout";
+		}
+		if (fill_input(s, deadline, late) == -1)
 			return READ_END;
+		if (s->line_started == 0)
+			s->line_started = monotonic_ms();
 	}
 }
 
@@ -292,7 +307,12 @@ handle_line(struct session *s, char *line, size_t len)
 {
 	struct pop3_cmd cmd;
 
-	s->commands++;
+	if (++s->commands > s->conf.max_commands) {
+		session_reply(s, "-ERR [SYS/PERM] Too many commands in one "
+		    "session");
+		session_end(s, "too many commands");
+		return;
+	}
 	switch (pop3_parse_line(line, len, &cmd)) {
 	case LINE_OK:
 		pop3_dispatch(s, &cmd);

@@ -47,6 +47,7 @@ struct session {
 	uint32_t	 auth_failures, bad_commands, commands;
 	uint64_t	 bytes_in, bytes_out, started_ms;
 	uint64_t	 login_deadline;	/* AUTHORIZATION ends by then */
+	uint64_t	 line_started;	/* first byte of an unfinished line */
 	const char	*end_reason;		/* set when the session ends */
 	int		 conn_dead;		/* client unreachable: no writes */
 	uint8_t		*tls_blob;		/* material until first use */

@@ -116,6 +116,8 @@ class AuthdTest(unittest.TestCase):
             "argon2_memory": "1M",
             "argon2_time": "1",
             "auth_fail_delay": "200ms",
+            "auth_fail_delay_max": "200ms",     # no doubling here...
+            "ban_threshold": "0",               # ...and no bans
             "max_auth_failures": "5",
         }
         settings.update(self.CONF)

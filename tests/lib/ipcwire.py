@@ -20,10 +20,10 @@ TYPES = ["NONE", "HELLO", "LOG", "SESSION_CLIENT", "SESSION_STORAGE",
          "SESSION_STORAGE_FAIL", "AUTHD_SESSION", "AUTHD_GRANT",
          "AUTH_REQUEST", "AUTH_RESULT", "STORAGE_SETUP", "MBOX_STAT",
          "MBOX_LIST", "MBOX_LISTING", "MBOX_RETR", "MBOX_FILE", "MBOX_DELE",
-         "MBOX_RSET", "MBOX_UPDATE", "MBOX_STATUS"]
+         "MBOX_RSET", "MBOX_UPDATE", "MBOX_STATUS", "AUTHD_BAN"]
 ROLE = {n: i for i, n in enumerate(ROLES)}
 T = {n: i for i, n in enumerate(TYPES)}
-AUTH = {"OK": 0, "FAIL": 1, "TEMPFAIL": 2}
+AUTH = {"OK": 0, "FAIL": 1, "TEMPFAIL": 2, "LOGIN_DELAY": 3}
 MBOX = {"OK": 0, "NOSUCH": 1, "DELETED": 2, "INUSE": 3, "TEMPFAIL": 4,
         "PERMFAIL": 5, "TOOBIG": 6}
 

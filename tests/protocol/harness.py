@@ -496,8 +496,13 @@ class Daemon:
             "argon2_memory": "1M",
             "argon2_time": "1",
             "auth_fail_delay": "200ms",
+            # no growing delays or bans unless a test asks for them: the
+            # suites fail logins from 127.0.0.1 on purpose, many times
+            "auth_fail_delay_max": "200ms",
+            "ban_threshold": "0",
             "max_bad_commands": "20",
             "hostname": "pop3.test.invalid",
+            "control_socket": os.path.join(self.dir, "pop3d.sock"),
         }
         if tls:
             tdir = os.path.join(self.dir, "tls")
@@ -815,6 +820,17 @@ class Daemon:
             kw["tls"] = self.client_context()
         kw.setdefault("host", self.listen_addr(listener))
         return Client(self.ports[listener], **kw)
+
+    def greets(self, source):
+        """Whether a connection from `source` gets the +OK greeting (a
+        refused one is closed unanswered or answered -ERR)."""
+        try:
+            c = self.connect(source=source, timeout=scaled(3))
+        except (Closed, OSError):
+            return False
+        ok = c.greeting is not None and c.greeting.startswith(b"+OK")
+        c.close()
+        return ok
 
     def login(self, user, password=None, listener=None):
         """A logged-in client; fails the caller if the login fails.  An

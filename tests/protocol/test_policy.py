@@ -113,6 +113,44 @@ class TestAccessLists(PolicyCase):
         self.assertTrue(c.quit().startswith(b"+OK"))
 
 
+class TestUserNetworks(PolicyCase):
+    """A users file line may end with the networks that user may log in
+    from; from anywhere else the login fails like a wrong password."""
+
+    @classmethod
+    def setup_users(cls, d):
+        super().setup_users(d)
+        d.add_user("dave@example.org", "dave-password",
+                   fixtures.SMALL_FIXTURES)
+        with open(d.users_path, "r+") as f:
+            lines = f.read().splitlines()
+            lines = [ln + "::127.0.0.33,2001:db8::/32"
+                     if ln.startswith("dave@example.org:") else ln
+                     for ln in lines]
+            f.seek(0)
+            f.truncate()
+            f.write("\n".join(lines) + "\n")
+
+    def test_allowed_network_only(self):
+        c = self.daemon.connect(source="127.0.0.33")
+        self.assertTrue(c.login("dave@example.org", "dave-password")
+                        .startswith(b"+OK"))
+        c.quit()
+        start = self.daemon.log_size()
+        c = self.daemon.connect(source="127.0.0.34")
+        r = c.login("dave@example.org", "dave-password")
+        self.assertEqual(r, b"-ERR [AUTH] Authentication failed")
+        c.close()
+        self.assertIsNotNone(self.daemon.wait_log(
+            r"authentication failed for dave@example\.org from "
+            r"127\.0\.0\.34 \(network_not_allowed\)", 3, start))
+        # the same answer as a wrong password from anywhere
+        c = self.daemon.connect(source="127.0.0.33")
+        self.assertEqual(c.login("dave@example.org", "wrong"),
+                         b"-ERR [AUTH] Authentication failed")
+        c.close()
+
+
 class TestSourceLimits(PolicyCase):
     CONF = {"max_sessions_per_ip": "2", "max_sessions": "40",
             "pool_size": "4"}

@@ -201,8 +201,10 @@ test_fields(void)
 	    "1:mailbox must be an absolute path\n"
 	    "2:mailbox must be an absolute path\n"
 	    "3:mailbox path must not contain ..\n"
-	    "4:malformed line (expected user@domain:hash[:mailbox])\n"
-	    "5:malformed line (expected user@domain:hash[:mailbox])\n"
+	    "4:bad allowed networks (prefixes such as 192.0.2.0/24 or "
+	    "2001:db8::/32, comma-separated)\n"
+	    "5:malformed line (expected "
+	    "user@domain:hash[:mailbox[:networks]])\n"
 	    "6:control character in mailbox path\n") == 0);
 	CHECK(db.n == 1);
 	e = userdb_lookup(&db, "g@example.org");
@@ -210,6 +212,37 @@ test_fields(void)
 	CHECK(userdb_mailbox_problem("/var/mail/x") == NULL);
 	CHECK(userdb_mailbox_problem("/var/mail/..") != NULL);
 	CHECK(userdb_mailbox_problem("x") != NULL);
+	userdb_free(&db);
+}
+
+/* The fourth field: networks the user may log in from (IPv6 has ':'). */
+static void
+test_networks(void)
+{
+	struct userdb db;
+	const struct userdb_entry *e;
+
+	userdb_init(&db);
+	CHECK(parse(&db, fmt("a@example.org:%s::192.0.2.0/24,2001:db8::/32\n"
+	    "b@example.org:%s:/srv/b:10.0.0.0/8\n"
+	    "c@example.org:%s::\n"
+	    "d@example.org:%s::10.0.0.1/8\n"
+	    "e@example.org:%s::10.0.0.0/8,,::1\n", H, H, H, H, H)) == 3);
+	CHECK(db.n == 2);
+	e = userdb_lookup(&db, "a@example.org");
+	CHECK(e != NULL && e->mailbox == NULL &&
+	    strcmp(e->networks, "192.0.2.0/24,2001:db8::/32") == 0);
+	e = userdb_lookup(&db, "b@example.org");
+	CHECK(e != NULL && strcmp(e->mailbox, "/srv/b") == 0 &&
+	    strcmp(e->networks, "10.0.0.0/8") == 0);
+	CHECK(userdb_network_allowed("192.0.2.0/24,2001:db8::/32",
+	    "192.0.2.77"));
+	CHECK(userdb_network_allowed("192.0.2.0/24,2001:db8::/32",
+	    "2001:db8:5::1"));
+	CHECK(userdb_network_allowed("192.0.2.0/24", "::ffff:192.0.2.1"));
+	CHECK(!userdb_network_allowed("192.0.2.0/24,2001:db8::/32",
+	    "198.51.100.1"));
+	CHECK(!userdb_network_allowed("192.0.2.0/24", "not an address"));
 	userdb_free(&db);
 }
 
@@ -284,4 +317,5 @@ test_load_fd(void)
 }
 
 TEST_MAIN("userdb", test_basic, test_bad_names, test_duplicates,
-    test_long_lines, test_fields, test_hashes_and_bytes, test_load_fd)
+    test_long_lines, test_fields, test_networks, test_hashes_and_bytes,
+    test_load_fd)

@@ -7,7 +7,7 @@ UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
 	  userdb hashpolicy sasl sandbox sandbox_bpf proxy sources access
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
-$(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c policy/access.c \
+$(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c policy/access.c common/username.c \
 	common/config.c) $(UCOMMON)
 $(B)/tests/unit/test_username: $(call obj,tests/unit/test_username.c \
 	common/username.c) $(UCOMMON)
@@ -19,7 +19,8 @@ $(B)/tests/unit/test_pop3_parse: $(call obj,tests/unit/test_pop3_parse.c \
 $(B)/tests/unit/test_maildir_name: $(call obj, \
 	tests/unit/test_maildir_name.c storaged/maildir_name.c) $(UCOMMON)
 $(B)/tests/unit/test_userdb: $(call obj,tests/unit/test_userdb.c \
-	authd/userdb.c authd/hashpolicy.c common/username.c) $(UCOMMON)
+	authd/userdb.c authd/hashpolicy.c common/username.c policy/access.c) \
+	$(UCOMMON)
 $(B)/tests/unit/test_hashpolicy: $(call obj,tests/unit/test_hashpolicy.c \
 	authd/hashpolicy.c) $(UCOMMON)
 
