@@ -64,9 +64,10 @@ if [ ! -s "$tlsdir/server.pem" ] || [ ! -s "$tlsdir/server.key" ]; then
 	chmod 0644 "$tlsdir/server.pem"
 fi
 
-# An older demo's configuration (no TLS) is replaced.
-if [ -f "$run/pop3d.conf" ] && ! grep -q '^tls_cert ' "$run/pop3d.conf"; then
-	echo "demo.sh: $run/pop3d.conf has no TLS; writing a new one"
+# An older demo's configuration (no TLS, no control socket) is replaced.
+if [ -f "$run/pop3d.conf" ] && { ! grep -q '^tls_cert ' "$run/pop3d.conf" ||
+    ! grep -q '^control_socket ' "$run/pop3d.conf"; }; then
+	echo "demo.sh: $run/pop3d.conf is from an older demo; writing a new one"
 	rm -f "$run/pop3d.conf"
 fi
 if [ ! -f "$run/pop3d.conf" ]; then
@@ -84,6 +85,10 @@ auth_user _pop3auth
 empty_dir $run/empty
 libexec_dir $build
 pool_size 4
+# pop3ctl -f $run/pop3d.conf bans | sources | status | unban ADDRESS
+control_socket $run/pop3d.sock
+ban_file $run/bans
+decoy_users admin@example.org
 CONF
 fi
 
