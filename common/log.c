@@ -26,6 +26,12 @@ log_init(const char *ident, int to_stderr, int verbose)
 	log_ident = ident;
 	log_stderr = to_stderr;
 	log_verbose = verbose;
+	/*
+	 * libc loads the time zone on the first gmtime_r() or strftime()
+	 * of a process; do it now, before any chroot or sandbox, so that a
+	 * confined process never tries to open /etc/localtime.
+	 */
+	tzset();
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -49,13 +55,16 @@ log_emit(int prio, const char *who, const char *text)
 	if (prio == LOG_DEBUG && !log_verbose)
 		return;
 	if (log_stderr) {
-		char ts[32];
 		time_t now = time(NULL);
 		struct tm tm;
 
-		strftime(ts, sizeof(ts), "%H:%M:%S", gmtime_r(&now, &tm));
-		fprintf(stderr, "%s %s%s%s: %s\n", ts, log_ident,
-		    who ? " " : "", who ? who : "", text);
+		/* not strftime(): with TZ unset, its tzset() stats the
+		 * zone file again, which a confined child may not */
+		if (gmtime_r(&now, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		fprintf(stderr, "%02d:%02d:%02d %s%s%s: %s\n", tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, log_ident, who ? " " : "",
+		    who ? who : "", text);
 		fflush(stderr);
 	} else if (who)
 		syslog(prio, "%s: %s", who, text);
