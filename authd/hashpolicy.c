@@ -60,7 +60,7 @@ b64_field(const char *s, size_t min, size_t max, size_t *outlen)
 	size_t len = strlen(s), n = 0;
 	int r;
 
-	if (max > sizeof(bin))
+	if (max > sizeof(bin) || !b64_chars_ok(s, len))
 		return -1;
 	r = sodium_base642bin(bin, max, s, len, NULL, &n, &end,
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);

@@ -85,23 +85,6 @@ userdb_edit_begin(struct userdb_edit *e, const char *path, gid_t newgid)
 }
 
 static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t r;
-
-	while (len > 0) {
-		if ((r = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += r;
-		len -= r;
-	}
-	return 0;
-}
-
-static int
 sync_dir(struct userdb_edit *e)
 {
 	char dir[PATH_MAX];
@@ -130,7 +113,7 @@ replace(struct userdb_edit *e, const char *buf, size_t len)
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return fail(e, tmp);
-	if (write_all(fd, buf, len) == -1) {
+	if (fd_write_all(fd, buf, len) == -1) {
 		fail(e, tmp);
 		goto bad;
 	}

@@ -52,6 +52,46 @@ fd_move(int fd, int to)
 }
 
 /*
+ * Whether s (n bytes) holds only the base64 alphabet, with at most two
+ * '=' and only at the end.  libsodium 1.0.18's decoder reads bytes as
+ * plain (signed) chars and so takes 0x80-0xff for '/': this is checked
+ * first, so that base64 is refused exactly when it is not base64.
+ */
+int
+b64_chars_ok(const char *s, size_t n)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, pad = 0;
+
+	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++)
+		if (s[i] == '\0' || strchr(alpha, s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Writes all of buf, through short writes and EINTR; -1 with errno. */
+int
+fd_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
  * The command line every child role takes from the parent:
  * [-v] [-f file].  Anything else is a usage error.
  */

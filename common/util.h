@@ -15,6 +15,8 @@ int	fd_set_cloexec(int);
 int	fd_set_nonblock(int);
 int	fd_move(int, int);
 void	fd_close_from(int);
+int	fd_write_all(int, const void *, size_t);
+int	b64_chars_ok(const char *, size_t);
 
 int	parse_u64(const char *, uint64_t, uint64_t *);
 int	parse_u32(const char *, uint32_t, uint32_t *);

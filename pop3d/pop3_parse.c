@@ -84,7 +84,11 @@ pop3_parse_line(const char *line, size_t len, struct pop3_cmd *cmd)
 			*p -= 'a' - 'A';
 	if (kw == len)
 		return LINE_OK;
-	cmd->rest = line + kw + 1;
+	/* our own NUL-terminated copy: the caller's line need not have a
+	 * NUL after its `len' bytes (len < POP3_LINE_MAX, checked above) */
+	memcpy(cmd->restbuf, line + kw + 1, len - kw - 1);
+	cmd->restbuf[len - kw - 1] = '\0';
+	cmd->rest = cmd->restbuf;
 	split_args(cmd);
 	return LINE_OK;
 }

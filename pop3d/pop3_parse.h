@@ -24,6 +24,7 @@ struct pop3_cmd {
 	int		 bad_spacing;	/* empty argument (double space...) */
 	char		*argv[POP3_MAX_ARGS];
 	const char	*rest;		/* the line after "KEYWORD ", intact */
+	char		 restbuf[POP3_LINE_MAX];	/* rest points here */
 	char		 args[POP3_LINE_MAX];	/* argv points in here */
 };
 

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "sasl.h"
+#include "util.h"
 
 int
 sasl_plain_decode(const char *b64, char *buf, size_t bufsz,
@@ -17,7 +18,8 @@ sasl_plain_decode(const char *b64, char *buf, size_t bufsz,
 	size_t n, len = strlen(b64);
 	char *nul1, *nul2;
 
-	if (bufsz < 2 || len == 0 || strcmp(b64, "=") == 0)
+	if (bufsz < 2 || len == 0 || strcmp(b64, "=") == 0 ||
+	    !b64_chars_ok(b64, len))
 		return -1;
 	if (sodium_base642bin((unsigned char *)buf, bufsz - 1, b64, len, NULL,
 	    &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)

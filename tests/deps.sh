@@ -4,9 +4,11 @@
 # As root it runs apt-get; as anyone else it names what is missing.
 set -u
 
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes,
+# only recommended by clang, so named here): tests/fuzz/
 PKGS="build-essential pkg-config libsodium-dev libtls-dev libseccomp-dev
 python3 curl procps passwd iproute2 coreutils openssl fetchmail mpop getmail6
-haproxy"
+haproxy clang libclang-rt-14-dev"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: no dpkg here; install by hand:" $PKGS >&2

@@ -10,6 +10,7 @@
  * numbers.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pop3_parse.h"
@@ -68,7 +69,7 @@ test_args(void)
 	CHECK_STR(cmd.keyword, "USER");
 	CHECK(cmd.argc == 1);
 	CHECK_STR(cmd.argv[0], "alice");
-	CHECK(cmd.rest == line + 5);
+	CHECK_STR(cmd.rest, line + 5);	/* a copy, not a pointer into line */
 	CHECK(!cmd.bad_spacing);
 
 	CHECK(parse("TOP 1 10") == LINE_OK);
@@ -239,6 +240,21 @@ test_count(void)
 	CHECK(pop3_parse_count("99999999999999999999", &v) == -1);
 }
 
-TEST_MAIN("pop3_parse", test_keywords, test_args, test_spacing,
+/* found by tests/fuzz: the line need not be NUL-terminated after len */
+static void
+test_unterminated_line(void)
+{
+	char *line = malloc(6);
+
+	if (line == NULL)
+		return;
+	memcpy(line, "USER xyz", 6);	/* "USER x", no NUL after it */
+	CHECK(pop3_parse_line(line, 6, &cmd) == LINE_OK);
+	CHECK(cmd.argc == 1 && strcmp(cmd.argv[0], "x") == 0);
+	CHECK(strcmp(cmd.rest, "x") == 0);
+	free(line);
+}
+
+TEST_MAIN("pop3_parse", test_unterminated_line, test_keywords, test_args, test_spacing,
     test_pass_rest, test_bad_bytes, test_empty_and_length, test_msgno,
     test_count)

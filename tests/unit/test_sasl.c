@@ -69,6 +69,15 @@ test_base64(void)
 	    sizeof(buf), &z, &c, &p) == -1);
 	CHECK(sasl_plain_decode("%n%s%x", buf, sizeof(buf), &z, &c, &p) ==
 	    -1);
+	/* found by tests/fuzz: libsodium took bytes >= 0x80 for '/' */
+	CHECK(sasl_plain_decode("AHUAPz8/", buf, sizeof(buf), &z, &c, &p) ==
+	    0);
+	CHECK(sasl_plain_decode("AHUAPz8\xff", buf, sizeof(buf), &z, &c,
+	    &p) == -1);
+	CHECK(sasl_plain_decode("AHUAP\x80z8/", buf, sizeof(buf), &z, &c,
+	    &p) == -1);
+	CHECK(sasl_plain_decode("AH=UAPz8", buf, sizeof(buf), &z, &c, &p) ==
+	    -1);				/* '=' inside */
 }
 
 static void
