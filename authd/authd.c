@@ -30,6 +30,7 @@
 #include "config.h"
 #include "hashpolicy.h"
 #include "penalty.h"
+#include "report.h"
 #include "ipc.h"
 #include "log.h"
 #include "privdrop.h"
@@ -63,6 +64,7 @@ struct auth_job {
 	size_t		 slot;
 	uint64_t	 arrived_ms;
 	const char	*reason;	/* forced failure, or NULL */
+	char		 mech[MECH_MAX];
 	char		 canon[USERNAME_MAX];
 	char		 logname[LOGNAME_MAX];
 	char		 mailbox[USERDB_MAILBOX_MAX];
@@ -94,6 +96,7 @@ static struct authd {
 	uint64_t	 busy_logged_ms;
 	unsigned long	 busy_suppressed;
 	struct penalties pen;		/* failures per source and user */
+	struct ipc_chan	 audit;		/* to the audit writer, or fd -1 */
 } ad;
 
 static void	 session_drop(struct authd *, size_t, const char *);
@@ -254,6 +257,7 @@ startup(struct authd *a, const char *conffile)
 	if (fd_set_cloexec(PARENT_FD) == -1 || fd_set_nonblock(PARENT_FD) == -1)
 		fatal("parent channel");
 	ipc_chan_init(&a->parent, PARENT_FD, ROLE_AUTHD, ROLE_PARENT, "parent");
+	ipc_chan_init(&a->audit, -1, ROLE_AUTHD, ROLE_AUDIT, "audit");
 	signal(SIGPIPE, SIG_IGN);
 	/* RLIMIT_FSIZE is 0 once confined: a log line that falls back to a
 	 * stderr redirected to a file must fail, not kill us */
@@ -524,6 +528,7 @@ read_request(struct authd *a, size_t i, struct ipc_msg *m, int *tempfail)
 #ifdef POP3D_TEST_HOOKS
 	sandbox_test_user("authd", user);
 #endif
+	strlcpy(j->mech, mech, sizeof(j->mech));
 	j->v.passlen = strlen(j->v.password);
 	j->slot = i;
 	j->arrived_ms = monotonic_ms();
@@ -685,6 +690,9 @@ login_ok(struct authd *a, struct schan *c, struct auth_job *j)
 	    monotonic_ms())) {
 		log_info("session %u: login of %s from %s refused: "
 		    "LOGIN-DELAY", c->session, j->canon, c->addr);
+		report_auth(&a->audit, a->conf.audit_file[0] != '\0',
+		    "auth.login_delay", c->session,
+		    j->canon, c->addr, j->mech, "login_delay");
 		send_result(a, j->slot, AUTH_LOGIN_DELAY);
 		return;
 	}
@@ -694,6 +702,9 @@ login_ok(struct authd *a, struct schan *c, struct auth_job *j)
 	}
 	log_info("session %u: login user %s from %s", c->session, j->canon,
 	    c->addr);
+	report_auth(&a->audit, a->conf.audit_file[0] != '\0',
+		    "auth.success", c->session, j->canon, c->addr,
+	    j->mech, NULL);
 	send_result(a, j->slot, AUTH_OK);
 }
 
@@ -715,6 +726,9 @@ verdict(struct authd *a, struct auth_job *j)
 	}
 	log_info("session %u: authentication failed for %s from %s (%s)",
 	    c->session, j->logname, c->addr, reason);
+	report_auth(&a->audit, a->conf.audit_file[0] != '\0',
+		    "auth.failure", c->session, j->logname,
+	    c->addr, j->mech, reason);
 	c->ticket = 0;
 	/* +1: arrived_ms was rounded down to the millisecond */
 	c->fail_at = j->arrived_ms + failure_delay(a, c, j) + 1;
@@ -752,6 +766,8 @@ parent_input(struct authd *a)
 			fatalx("protocol violation on the parent channel");
 		if (m.type == IPC_AUTHD_SESSION)
 			session_add(a, &m);
+		else if (m.type == IPC_AUTHD_AUDIT)
+			audit_channel(&a->audit, &m);
 		else if (m.type != IPC_HELLO) {
 			ipc_msg_close_fds(&m);
 			fatalx("unexpected %s from parent",

@@ -7,7 +7,8 @@
  * use.  Passwords come from the terminal without echo, or as one line on
  * standard input for scripts, and are wiped as soon as they are hashed.
  * bans, sources, status and unban ask the running pop3d over its control
- * socket (pop3ctl_control.c).
+ * socket (pop3ctl_control.c); audit init and audit verify manage the
+ * audit trail's chain (pop3ctl_audit.c).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 #include "config.h"
 #include "hashpolicy.h"
 #include "log.h"
+#include "pop3ctl_audit.h"
 #include "pop3ctl_control.h"
 #include "privdrop.h"
 #include "userdb.h"
@@ -55,7 +57,10 @@ usage(void)
 	    "       pop3ctl [-f config] user list\n"
 	    "       pop3ctl [-f config] check\n"
 	    "       pop3ctl [-f config] bans | sources | status\n"
-	    "       pop3ctl [-f config] unban address\n");
+	    "       pop3ctl [-f config] unban address\n"
+	    "       pop3ctl audit init statefile\n"
+	    "       pop3ctl audit verify [--max-age seconds] "
+	    "keyhex | --key-file file  file ...\n");
 	exit(1);
 }
 
@@ -706,6 +711,15 @@ cmd_unban(struct config *c, int argc, char **argv)
 	return ctl_unban(c, argv[0]);
 }
 
+/* -- the audit trail (pop3ctl_audit.c) ---------------------------------- */
+
+static int
+cmd_audit(struct config *c, int argc, char **argv)
+{
+	UNUSED(c);		/* the audit tools need no configuration */
+	return ctl_audit(argc, argv);
+}
+
 static const struct cmd cmds[] = {
 	{ "hash", cmd_hash },
 	{ "user", cmd_user },
@@ -714,6 +728,7 @@ static const struct cmd cmds[] = {
 	{ "sources", cmd_sources },
 	{ "status", cmd_status },
 	{ "unban", cmd_unban },
+	{ "audit", cmd_audit },
 };
 
 int
@@ -723,7 +738,8 @@ main(int argc, char *argv[])
 	size_t i;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "f:")) != -1) {
+	/* "+": options end at the command, whose own options follow it */
+	while ((ch = getopt(argc, argv, "+f:")) != -1) {
 		switch (ch) {
 		case 'f':
 			conffile = optarg;

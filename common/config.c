@@ -59,6 +59,11 @@ static const struct keyword keywords[] = {
 	U32("argon2_max_time", argon2_max_time, 1, 64),
 	SIZE("argon2_memory", argon2_memory, 8 * KiB, 4 * GiB),
 	U32("argon2_time", argon2_time, 1, 64),
+	PATH("audit_file", audit_file),
+	MS("audit_seal_interval", audit_seal_interval_ms, 1000,
+	    24 * 3600 * 1000ULL),
+	PATH("audit_state", audit_state),
+	STR("audit_user", audit_user),
 	MS("auth_fail_delay", auth_fail_delay_ms, 0, 60 * 1000),
 	MS("auth_fail_delay_max", auth_fail_delay_max_ms, 0, 600 * 1000),
 	U32("auth_queue", auth_queue, 1, 100000),
@@ -127,6 +132,8 @@ config_defaults(struct config *c)
 	c->ban_window_ms = 600 * 1000;
 	strlcpy(c->control_socket, "/var/run/pop3d.sock",
 	    sizeof(c->control_socket));
+	strlcpy(c->audit_user, "_pop3audit", sizeof(c->audit_user));
+	c->audit_seal_interval_ms = 60 * 1000;
 	c->max_bad_commands = 10;
 	c->max_messages = 200000;
 	c->argon2_memory = 64 * MiB;
@@ -545,6 +552,11 @@ check_consistency(struct config *c, const char *name)
 			    c->listen[i].port, c->listen[i].proxy);
 			return -1;
 		}
+	if ((c->audit_file[0] != '\0') != (c->audit_state[0] != '\0')) {
+		log_warnx("%s: audit_file and audit_state go together "
+		    "(pop3ctl audit init makes the state)", name);
+		return -1;
+	}
 	if (c->auth_trusted[0] != '\0' &&
 	    config_access_named(c, c->auth_trusted) == NULL) {
 		log_warnx("%s: auth_trusted: no access list named %s", name,

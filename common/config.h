@@ -80,6 +80,12 @@ struct config {
 	uint64_t	login_delay_ms;		/* RFC 2449 LOGIN-DELAY; 0: off */
 	char		control_socket[PATH_MAX];	/* pop3ctl; empty: none */
 
+	/* the audit trail (pop3d-audit); empty audit_file: none */
+	char		audit_file[PATH_MAX];
+	char		audit_state[PATH_MAX];	/* from pop3ctl audit init */
+	char		audit_user[CONFIG_NAME_MAX];
+	uint64_t	audit_seal_interval_ms;
+
 	uint64_t	auth_fail_delay_ms;
 	uint64_t	login_timeout_ms;	/* AUTHORIZATION state */
 	uint64_t	idle_timeout_ms;	/* TRANSACTION state */

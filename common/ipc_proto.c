@@ -48,6 +48,12 @@ static const struct ipc_type_info ipc_types[IPC_TYPE_MAX] = {
 	    0, 16, 16 },
 	[IPC_AUTHD_BAN] = { "AUTHD_BAN", ROLE_AUTHD, ROLE_PARENT,
 	    0, 8, 2 + 64 + 4 + 2 + 64 },
+	[IPC_AUDIT_EVENT] = { "AUDIT_EVENT", ANY, ROLE_AUDIT,
+	    0, 7, IPC_MAX_PAYLOAD },
+	[IPC_AUDIT_CHANNEL] = { "AUDIT_CHANNEL", ROLE_PARENT, ROLE_AUDIT,
+	    1, 8, 8 },
+	[IPC_AUTHD_AUDIT] = { "AUTHD_AUDIT", ROLE_PARENT, ROLE_AUTHD,
+	    1, 0, 0 },
 };
 
 static const char *role_names[ROLE_MAX] = {
@@ -56,6 +62,7 @@ static const char *role_names[ROLE_MAX] = {
 	[ROLE_SESSION] = "session",
 	[ROLE_AUTHD] = "authd",
 	[ROLE_STORAGED] = "storaged",
+	[ROLE_AUDIT] = "audit",
 };
 
 const struct ipc_type_info *

@@ -25,6 +25,7 @@ enum ipc_role {
 	ROLE_SESSION,
 	ROLE_AUTHD,
 	ROLE_STORAGED,
+	ROLE_AUDIT,
 	ROLE_MAX
 };
 
@@ -86,6 +87,17 @@ enum ipc_type {
 	/* authd -> parent: str source address (IPv4, or IPv6 /64 network),
 	 * u32 seconds, str reason.  Refuse that source's connections. */
 	IPC_AUTHD_BAN,
+
+	/* any role -> audit writer, on that role's own channel to it: str
+	 * event, u32 n, then n times str key, str value (plain text: the
+	 * writer escapes it).  The writer adds who sent it from the channel
+	 * it came in on, and refuses events that role may not report. */
+	IPC_AUDIT_EVENT,
+	/* parent -> audit writer, fd: the writer's end of a child's audit
+	 * channel.  u32 role, u32 pid */
+	IPC_AUDIT_CHANNEL,
+	/* parent -> authd, fd: a new audit channel (the writer restarted) */
+	IPC_AUTHD_AUDIT,
 
 	IPC_TYPE_MAX
 };

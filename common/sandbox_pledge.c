@@ -31,6 +31,10 @@ sandbox_enter(int role, int dirfd)
 		(void)dirfd;
 		promises = "stdio rpath recvfd";	/* session channels */
 		break;
+	case ROLE_AUDIT:
+		/* the state file is replaced through a directory descriptor */
+		promises = "stdio rpath wpath cpath fattr recvfd";
+		break;
 	case ROLE_PARENT:
 		promises = "stdio rpath wpath cpath inet unix sendfd recvfd "
 		    "proc exec id getpw";

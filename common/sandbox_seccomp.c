@@ -33,6 +33,8 @@ role_rules(int role)
 		return sandbox_authd_rules;
 	case ROLE_PARENT:
 		return sandbox_parent_rules;
+	case ROLE_AUDIT:
+		return sandbox_audit_rules;
 	default:
 		fatalx("sandbox: no policy for role %s", ipc_role_name(role));
 	}
@@ -92,6 +94,12 @@ conditions(const struct sb_rule *r, int dirfd, struct scmp_arg_cmp *c)
 		/* pid not negative as a C int: no other process group, and
 		 * never -1 (every process); 0, its own group, stays */
 		c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u, 0);
+		return 1;
+	case SB_DIR:
+		if (dirfd < 0)
+			fatalx("sandbox: %s needs a directory descriptor",
+			    r->syscall);
+		c[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)dirfd);
 		return 1;
 	case SB_FD_FLAGS:
 		break;		/* one rule per command, in add_rule() */

@@ -107,6 +107,7 @@ const struct sb_rule sandbox_parent_rules[] = {
 	{ "fdatasync", SB_ALLOW, SB_ANY },
 	{ "ftruncate", SB_ALLOW, SB_ANY },
 	{ "umask", SB_ALLOW, SB_ANY },
+	{ "fchmod", SB_ALLOW, SB_ANY },		/* the audit state file */
 	/* confining a child: chroot, uid and gid, limits, its filter */
 	{ "chdir", SB_ALLOW, SB_ANY },
 	{ "chroot", SB_ALLOW, SB_ANY },

@@ -21,7 +21,8 @@ enum sb_arg {
 	SB_NO_FLAGS,		/* arg 2 is 0 (unlinkat: no AT_REMOVEDIR) */
 	SB_NO_NAMESPACE,	/* clone: no CLONE_NEW* flag */
 	SB_ONE_PROCESS,		/* kill: arg 0 is not negative */
-	SB_FD_FLAGS		/* fcntl: F_GETFD/F_SETFD/F_GETFL/F_SETFL */
+	SB_FD_FLAGS,		/* fcntl: F_GETFD/F_SETFD/F_GETFL/F_SETFL */
+	SB_DIR			/* arg 0 is the role's directory descriptor */
 };
 
 struct sb_rule {
@@ -35,5 +36,6 @@ extern const struct sb_rule	sandbox_session_rules[];
 extern const struct sb_rule	sandbox_storaged_rules[];
 extern const struct sb_rule	sandbox_authd_rules[];
 extern const struct sb_rule	sandbox_parent_rules[];
+extern const struct sb_rule	sandbox_audit_rules[];
 
 #endif

@@ -19,10 +19,14 @@
 #include "parent.h"
 #include "util.h"
 
+/* descriptors a child starts with from 3 on: its channel, then extras */
+#define SPAWN_MAX_FDS	4
+
 static const char *role_binary[ROLE_MAX] = {
 	[ROLE_SESSION] = "pop3d-session",
 	[ROLE_AUTHD] = "pop3d-authd",
 	[ROLE_STORAGED] = "pop3d-storaged",
+	[ROLE_AUDIT] = "pop3d-audit",
 };
 
 static struct child *
@@ -42,7 +46,7 @@ exec_role(struct parent *p, int role, const int *fds, int nfds)
 {
 	char path[PATH_MAX];
 	char *argv[6];
-	int i, ac = 0, tmp[IPC_MAX_FDS], devnull;
+	int i, ac = 0, tmp[SPAWN_MAX_FDS], devnull;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -89,9 +93,9 @@ child_spawn(struct parent *p, int role, const int *fds, int nfds)
 {
 	struct child *c;
 	pid_t pid;
-	int sv[2], all[IPC_MAX_FDS], i;
+	int sv[2], all[SPAWN_MAX_FDS], i;
 
-	if (nfds + 1 > IPC_MAX_FDS)
+	if (nfds + 1 > SPAWN_MAX_FDS)
 		fatalx("child_spawn: %d descriptors", nfds);
 	if ((c = child_slot(p)) == NULL) {
 		log_warnx("process table full, not spawning %s",

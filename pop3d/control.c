@@ -377,6 +377,8 @@ unban(struct parent *p, struct reply *r, const char *arg)
 		return;
 	}
 	log_info("unban %s (pop3ctl)", host);
+	parent_audit(p, "auth.unban", "src", host, "by", "pop3ctl",
+	    (char *)NULL);
 	if (p->conf.ban_file[0] != '\0' &&
 	    bans_save(&p->bans, p->conf.ban_file) == -1)
 		reply_add(r, "warning: ban lifted, but the ban file was not "

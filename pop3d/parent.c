@@ -52,9 +52,10 @@ addr_string(const struct sockaddr_storage *ss, socklen_t len, char *host,
 static void
 spawn_authd(struct parent *p)
 {
-	if ((p->authd = child_spawn(p, ROLE_AUTHD, NULL, 0)) != NULL)
+	if ((p->authd = child_spawn(p, ROLE_AUTHD, NULL, 0)) != NULL) {
 		log_info("authd pid %d started", (int)p->authd->pid);
-	else
+		parent_audit_rewire_authd(p);
+	} else
 		p->authd_restart_at = monotonic_ms() + AUTHD_RESTART_DELAY_MS;
 }
 
@@ -118,7 +119,9 @@ rotate_ticket_keys(struct parent *p)
 static void
 reload(struct parent *p)
 {
-	(void)parent_reload_policy(p);
+	parent_audit(p, "service.reload", "outcome",
+	    parent_reload_policy(p) == 0 ? "success" : "failure",
+	    (char *)NULL);
 	if (!p->tls_ready) {
 		log_info("SIGHUP: nothing to reload (no TLS listeners)");
 		return;
@@ -227,6 +230,19 @@ can_accept(struct parent *p)
 	    active_sessions(p) >= p->conf.max_sessions;
 }
 
+static void
+audit_accept(struct parent *p, struct child *s, const char *phost,
+    uint32_t pport, const char *lhost, uint32_t lport)
+{
+	char sid[16], sp[8], lp[8];
+
+	snprintf(sid, sizeof(sid), "%u", s->session);
+	snprintf(sp, sizeof(sp), "%u", pport);
+	snprintf(lp, sizeof(lp), "%u", lport);
+	parent_audit(p, "conn.accept", "session", sid, "src", phost,
+	    "src_port", sp, "dst", lhost, "dst_port", lp, (char *)NULL);
+}
+
 /*
  * A connection on listener li from `peer' to `local' (for a PROXY
  * listener, the addresses its header asserted): the access policy, then an
@@ -260,6 +276,8 @@ parent_connection(struct parent *p, int li, int fd,
 		sources_release(&p->sources, &src);
 		log_warnx("refusing %s port %u: too many sessions", phost,
 		    pport);
+		parent_audit(p, "conn.refuse", "src", phost, "reason",
+		    "max_sessions", (char *)NULL);
 		refuse(fd, "-ERR [SYS/TEMP] Too many sessions, try later\r\n");
 		return;
 	}
@@ -267,6 +285,7 @@ parent_connection(struct parent *p, int li, int fd,
 	    lport) == 0) {
 		s->source = src;
 		s->counted = 1;
+		audit_accept(p, s, phost, pport, lhost, lport);
 	} else
 		sources_release(&p->sources, &src);
 }
@@ -437,6 +456,42 @@ child_input(struct parent *p, struct child *c)
 		child_kill(c, SIGKILL);
 }
 
+/* Logs how a child ended; a kill by its sandbox goes to the audit trail. */
+static void
+report_exit(struct parent *p, struct child *c, pid_t pid, int status)
+{
+	char spid[16], sid[16];
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+		log_warnx("%s (pid %d): killed by its sandbox (SIGSYS): "
+		    "a forbidden system call", c->label, (int)pid);
+		snprintf(spid, sizeof(spid), "%d", (int)pid);
+		snprintf(sid, sizeof(sid), "%u", c->session);
+		parent_audit(p, "security.sandbox_kill", "process",
+		    ipc_role_name(c->role), "pid", spid, "session", sid,
+		    (char *)NULL);
+	} else if (WIFSIGNALED(status))
+		log_warnx("%s (pid %d): killed by signal %d", c->label,
+		    (int)pid, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("%s (pid %d): exited with status %d", c->label,
+		    (int)pid, WEXITSTATUS(status));
+}
+
+static void
+authd_gone(struct parent *p, struct child *c)
+{
+	uint64_t now = monotonic_ms();
+
+	p->authd = NULL;
+	p->authd_restart_at = now - c->started_ms < AUTHD_QUICK_DEATH_MS ?
+	    now + AUTHD_RESTART_DELAY_MS : now;
+	if (!quit) {
+		log_warnx("authd exited, restarting");
+		parent_audit(p, "service.authd_restart", (char *)NULL);
+	}
+}
+
 static void
 reap(struct parent *p)
 {
@@ -447,25 +502,11 @@ reap(struct parent *p)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = child_by_pid(p, pid)) == NULL)
 			continue;
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-			log_warnx("%s (pid %d): killed by its sandbox (SIGSYS): "
-			    "a forbidden system call", c->label, (int)pid);
-		else if (WIFSIGNALED(status))
-			log_warnx("%s (pid %d): killed by signal %d", c->label,
-			    (int)pid, WTERMSIG(status));
-		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-			log_warnx("%s (pid %d): exited with status %d",
-			    c->label, (int)pid, WEXITSTATUS(status));
-		if (c == p->authd) {
-			uint64_t now = monotonic_ms();
-
-			p->authd = NULL;
-			p->authd_restart_at = now - c->started_ms <
-			    AUTHD_QUICK_DEATH_MS ? now +
-			    AUTHD_RESTART_DELAY_MS : now;
-			if (!quit)
-				log_warnx("authd exited, restarting");
-		}
+		report_exit(p, c, pid, status);
+		if (c == p->authd)
+			authd_gone(p, c);
+		if (c == p->audit)
+			parent_audit_gone(p, quit);
 		if (c->role == ROLE_SESSION && c->state == CH_STARTING) {
 			/* cannot confine itself: do not fork in a tight loop */
 			log_warnx("session process failed to start; retrying "
@@ -510,6 +551,9 @@ poll_timeout(struct parent *p)
 		next = p->ticket_rotated_ms + p->conf.tls_ticket_lifetime_ms;
 	if (parent_proxy_deadline(p) < next)
 		next = parent_proxy_deadline(p);
+	if (p->conf.audit_file[0] != '\0' && p->audit == NULL &&
+	    p->audit_restart_at < next)
+		next = p->audit_restart_at;
 	if (control_deadline(&p->control) < next)
 		next = control_deadline(&p->control);
 	if (next == UINT64_MAX)
@@ -528,6 +572,16 @@ shutdown_children(struct parent *p)
 	    child_count(p, ROLE_STORAGED, -1)) > 0) {
 		usleep(20 * 1000);
 		reap(p);
+	}
+	/* the audit writer (deaf to SIGTERM) last: the channel's end tells
+	 * it to seal the trail and exit */
+	if (p->audit != NULL) {
+		ipc_chan_close(&p->audit->chan);
+		deadline = monotonic_ms() + 1000;
+		while (p->audit != NULL && monotonic_ms() < deadline) {
+			usleep(10 * 1000);
+			reap(p);
+		}
 	}
 	child_signal_all(p, SIGKILL);
 }
@@ -548,6 +602,7 @@ parent_loop(struct parent *p)
 	    (who = calloc(nfds, sizeof(*who))) == NULL)
 		fatal("calloc");
 	while (!quit) {
+		parent_audit_start(p);
 		if (p->authd == NULL && monotonic_ms() >= p->authd_restart_at)
 			spawn_authd(p);
 		rotate_ticket_keys(p);

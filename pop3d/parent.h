@@ -66,6 +66,8 @@ struct parent {
 	struct child	*children;
 	size_t		 nchildren;	/* table size */
 	struct child	*authd;		/* NULL while down */
+	struct child	*audit;		/* the audit writer; NULL: none */
+	uint64_t	 audit_restart_at;
 	uint64_t	 authd_restart_at;
 	uint64_t	 pool_backoff_until;	/* sessions failing to start */
 	uint32_t	 next_session;
@@ -103,6 +105,14 @@ void	parent_source_done(struct parent *, struct child *);
 void	parent_ban(struct parent *, struct ipc_msg *);
 void	parent_bans_load(struct parent *);
 int	parent_reload_policy(struct parent *);
+
+/* parent_audit.c */
+void	parent_audit_start(struct parent *);
+void	parent_audit_gone(struct parent *, int);
+int	parent_audit_channel(struct parent *, int, pid_t);
+void	parent_audit_rewire_authd(struct parent *);
+void	parent_audit(struct parent *, const char *, ...)
+	    __attribute__((sentinel));
 
 /* parent_proxy.c */
 struct pollfd;

@@ -43,6 +43,9 @@ rule_allows(struct parent *p, int li, const struct ip_addr *a,
 	else
 		log_info("refused %s: access %s default deny", host,
 		    acl->name);
+	parent_audit(p, "conn.refuse", "src", host, "reason", "access",
+	    "list", acl->name, "rule", rule >= 0 ? acl->rule[rule].text :
+	    "default", (char *)NULL);
 	return 0;
 }
 
@@ -66,6 +69,8 @@ banned(struct parent *p, const struct ip_addr *src, const char *host)
 		return 0;
 	utc_string(b->until, until, sizeof(until));
 	log_info("refused %s: banned until %s (%s)", host, until, b->reason);
+	parent_audit(p, "conn.refuse", "src", host, "reason", "banned",
+	    "until", until, (char *)NULL);
 	return 1;
 }
 
@@ -103,6 +108,10 @@ parent_ban(struct parent *p, struct ipc_msg *m)
 	utc_string(end, until, sizeof(until));
 	log_warnx("ban %s%s until %s: %s", host, src.family == AF_INET6 ?
 	    "/64" : "", until, reason);
+	if (src.family == AF_INET6)
+		strlcat(host, "/64", sizeof(host));
+	parent_audit(p, "auth.ban", "src", host, "until", until, "reason",
+	    reason, (char *)NULL);
 	save_bans(p);
 }
 
@@ -149,6 +158,8 @@ parent_admit(struct parent *p, int li, int fd, const struct sockaddr *sa,
 	    p->conf.max_sessions_per_ip, p->conf.max_connections_per_minute);
 	if (v != SOURCE_OK) {
 		log_warnx("refused %s: %s", host, sources_verdict_name(v));
+		parent_audit(p, "conn.refuse", "src", host, "reason",
+		    sources_verdict_name(v), (char *)NULL);
 		refuse_with(fd, "-ERR [SYS/TEMP] Too many connections from "
 		    "your address, try later\r\n");
 		return -1;

@@ -36,6 +36,8 @@ drop(struct parent *p, size_t i, const char *why)
 	else
 		strlcpy(host, "?", sizeof(host));
 	log_warnx("refused %s: PROXY header: %s", host, why);
+	parent_audit(p, "conn.refuse", "peer", host, "reason", "proxy_header",
+	    "detail", why, (char *)NULL);
 	close(w->fd);
 	p->proxy_wait[i] = p->proxy_wait[--p->nproxy];
 }
@@ -63,6 +65,8 @@ parent_proxy_wait(struct parent *p, int li, int fd,
 		ip_addr_str(&a, host, sizeof(host));
 		log_warnx("refused %s: not a trusted proxy (access list %s)",
 		    host, trusted ? trusted->name : "?");
+		parent_audit(p, "conn.refuse", "peer", host, "reason",
+		    "untrusted_proxy", (char *)NULL);
 		close(fd);
 		return;
 	}

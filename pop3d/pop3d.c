@@ -126,7 +126,7 @@ static void
 check_binaries(struct parent *p)
 {
 	const char *names[] = { "pop3d-session", "pop3d-authd",
-	    "pop3d-storaged" };
+	    "pop3d-storaged", "pop3d-audit" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -158,6 +158,9 @@ check_users(struct parent *p)
 		fatalx("session_user %s: no such user", p->conf.session_user);
 	if (priv_lookup(p->conf.auth_user, &uid, &gid) == -1)
 		fatalx("auth_user %s: no such user", p->conf.auth_user);
+	if (p->conf.audit_file[0] != '\0' &&
+	    priv_lookup(p->conf.audit_user, &uid, &gid) == -1)
+		fatalx("audit_user %s: no such user", p->conf.audit_user);
 	if (priv_lookup(p->conf.mail_owner, &p->mail_uid, &p->mail_gid) == -1)
 		fatalx("mail_owner %s: no such user", p->conf.mail_owner);
 	if (p->mail_uid == 0 || p->mail_gid == 0)
@@ -210,6 +213,7 @@ main(int argc, char *argv[])
 {
 	const char *conffile = SYSCONFDIR "/pop3d.conf";
 	int ch, foreground = 0, checkonly = 0;
+	char nl[16];
 	struct parent *p = &parent;
 	size_t i;
 
@@ -274,6 +278,9 @@ main(int argc, char *argv[])
 	 * (which its children inherit until they enter their own) */
 	sandbox_enter(ROLE_PARENT, -1);
 	log_info("pop3d started, %d listening sockets", p->nlisten);
+	parent_audit_start(p);
+	snprintf(nl, sizeof(nl), "%d", p->nlisten);
+	parent_audit(p, "service.start", "listeners", nl, (char *)NULL);
 	parent_loop(p);
 	return 0;
 }

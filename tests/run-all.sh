@@ -4,14 +4,18 @@
 #   2. the Python suites (storaged, authd, pop3ctl, protocol) against build/;
 #   3. an ASan+UBSan build (build-asan/): unit tests and protocol suites
 #      again, then the daemons' saved stderr logs are searched for
-#      sanitizer reports.
+#      sanitizer reports;
+#   4. the libFuzzer targets (tests/fuzz/run.sh), FUZZ_SECONDS (15) each,
+#      skipped when there is no clang with libFuzzer.
 # Each suite prints one count line, `NAME: N passed, N failed[, N skipped]`,
 # which is echoed as it goes; a suite that crashes, times out or prints no
 # count line counts as one failure.  The last line of the output is always
 # `N passed, N failed, N skipped`, and the exit status is 0 only when
-# nothing failed.  Full logs: build/test-logs/ and build-asan/test-logs/.
+# nothing failed.  Full logs: build/test-logs/, build-asan/test-logs/ and
+# build-fuzz/test-logs/ (libFuzzer's own output: build-fuzz/fuzz-logs/).
 #
-# Environment: PYTHON (python3), JOBS (2), SKIP_ASAN=1 to skip step 3.
+# Environment: PYTHON (python3), JOBS (2), SKIP_ASAN=1 to skip step 3,
+# SKIP_FUZZ=1 to skip step 4.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -21,16 +25,18 @@ PASSED=0
 FAILED=0
 SKIPPED=0
 T0=$(date +%s)
-COUNT_RE='^[^ ].*: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$'
+# a count line may end in a note in parentheses (tests/fuzz/run.sh)
+COUNT_RE='^[^ ].*: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?( \(.*\))?$'
 
 PY_SUITES="tests/storaged/test_storaged.py tests/authd/test_authd.py
-tests/authd/test_pop3ctl.py"
+tests/authd/test_pop3ctl.py tests/authd/test_pop3ctl_audit.py"
 PROTO_SUITES="tests/protocol/test_pop3.py tests/protocol/test_curl.py
 tests/protocol/test_robustness.py tests/protocol/test_processes.py
 tests/protocol/test_tls.py tests/protocol/test_clients.py
 tests/protocol/test_confinement.py tests/protocol/test_policy.py
 tests/protocol/test_proxy.py tests/protocol/test_bruteforce.py
-tests/protocol/test_control.py tests/protocol/test_timeouts.py"
+tests/protocol/test_control.py tests/protocol/test_timeouts.py
+tests/protocol/test_audit.py"
 
 # Prints the interesting part of a failed suite's log, indented.
 show_failure() {
@@ -70,7 +76,7 @@ run_suite() {
 	fi
 	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
 	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-	s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped$/\1/p')
+	s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped( \(.*\))?$/\1/p')
 	s=${s:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
@@ -198,6 +204,16 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		sandbox_kills build-asan "[asan] "
 		unset ASAN_OPTIONS UBSAN_OPTIONS
 	fi
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+	echo "== fuzz targets (build-fuzz/, ${FUZZ_SECONDS:-15} s each)"
+	mkdir -p build-fuzz/test-logs
+	# one suite per target, each building its own (make -f fuzz.mk)
+	for t in proxy pop3_parse ipc_decode access sasl; do
+		run_suite "" "build-fuzz/test-logs/fuzz-$t.log" 600 \
+		    tests/fuzz/run.sh "${FUZZ_SECONDS:-15}" "$t"
+	done
 fi
 
 echo "== total ($(($(date +%s) - T0)) s)"

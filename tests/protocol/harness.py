@@ -57,7 +57,7 @@ TIME_SCALE = float(os.environ.get("POP3D_TIME_SCALE",
 SOCK_TIMEOUT = 10.0
 
 SYSTEM_USERS = {"session_user": "_pop3d", "auth_user": "_pop3auth",
-                "mail_owner": "_pop3mail"}
+                "mail_owner": "_pop3mail", "audit_user": "_pop3audit"}
 
 LOG_SESSION_RE = re.compile(
     r"session (\d+): pid (\d+) serves (\S+) port (\d+)")
@@ -489,6 +489,7 @@ class Daemon:
             "mail_owner": self.ids["mail_owner"],
             "session_user": self.ids["session_user"],
             "auth_user": self.ids["auth_user"],
+            "audit_user": self.ids["audit_user"],
             "empty_dir": self.empty_dir,
             "libexec_dir": BUILD,
             "pool_size": "4",

@@ -242,7 +242,7 @@ static void
 test_abi_bypass(void)
 {
 	static const int roles[] = { ROLE_PARENT, ROLE_SESSION, ROLE_AUTHD,
-	    ROLE_STORAGED };
+	    ROLE_STORAGED, ROLE_AUDIT };
 	int i386 = have_i386_abi();
 	size_t i;
 

@@ -50,6 +50,7 @@ static const struct role {
 	{ ROLE_SESSION, sandbox_session_rules },
 	{ ROLE_AUTHD, sandbox_authd_rules },
 	{ ROLE_STORAGED, sandbox_storaged_rules },
+	{ ROLE_AUDIT, sandbox_audit_rules },
 };
 #define NROLES	nitems(roles)
 #define NATIVE	(&bpf_abis[0])
@@ -489,6 +490,7 @@ check_golden(const char *path)
 #define MEM	(K(SB_NO_EXEC) | K(SB_ANON_NO_EXEC))
 #define RO	K(SB_READ_ONLY)
 #define DIR_RO	K(SB_DIR_READ_ONLY)
+#define DIR	K(SB_DIR)
 #define LOCAL	K(SB_LOCAL_SOCKET)
 #define NOFL	K(SB_NO_FLAGS)
 #define NONS	K(SB_NO_NAMESPACE)
@@ -538,6 +540,11 @@ static const struct argcase {
 	{ DIR_RO, { DIRFD, 0, O_RDONLY | O_TRUNC },
 	    "dirfd 7, O_RDONLY|O_TRUNC" },
 	{ DIR_RO, { 8, 0, O_RDONLY }, "another descriptor" },
+	{ DIR, { DIRFD, 0, O_WRONLY | O_CREAT | O_EXCL },
+	    "dirfd 7, O_WRONLY|O_CREAT|O_EXCL" },
+	{ DIR, { DIRFD, 0, DIRFD, 0 }, "dirfd 7 to dirfd 7" },
+	{ DIR, { 8, 0, O_RDONLY }, "another descriptor" },
+	{ DIR, { FDCWD, 0, O_WRONLY | O_CREAT }, "AT_FDCWD" },
 	{ DIR_RO, { FDCWD, 0, O_RDONLY }, "AT_FDCWD" },
 	{ DIR_RO, { DIRFD | (1ULL << 32), 0, O_RDONLY },
 	    "7 in the low 32 bits only" },
@@ -670,6 +677,7 @@ kind_known(enum sb_arg kind)
 	case SB_NO_NAMESPACE:
 	case SB_ONE_PROCESS:
 	case SB_FD_FLAGS:
+	case SB_DIR:
 		for (i = 0; i < nitems(argcases); i++)
 			if (argcases[i].kinds & K(kind))
 				return 1;

@@ -4,7 +4,8 @@ UCOMMON	= $(call obj,common/log.c common/util.c common/ipc.c \
 	  common/ipc_proto.c)
 
 UNITS	= ipc config username util dotstuff pop3_parse maildir_name \
-	  userdb hashpolicy sasl sandbox sandbox_bpf proxy sources access
+	  userdb hashpolicy sasl sandbox sandbox_bpf proxy sources access \
+	  audit_chain
 
 $(B)/tests/unit/test_ipc: $(call obj,tests/unit/test_ipc.c) $(UCOMMON)
 $(B)/tests/unit/test_config: $(call obj,tests/unit/test_config.c policy/access.c common/username.c \
@@ -41,10 +42,22 @@ $(B)/tests/unit/test_sandbox_bpf: $(call obj,tests/unit/test_sandbox_bpf.c \
 	tests/unit/bpf_eval.c $(SANDBOX)) $(UCOMMON)
 $(B)/tests/unit/test_sandbox_bpf: LDLIBS += $(SANDBOX_LIBS)
 
+# The audit chain modules, as pop3d-audit and pop3ctl link them.
+AUDIT_LIB = common/audit_chain.c common/audit_json.c common/audit_state.c \
+	  common/audit_verify.c
+$(B)/tests/unit/test_audit_chain: $(call obj, \
+	tests/unit/test_audit_chain.c $(AUDIT_LIB)) $(UCOMMON)
+
+# Not a test itself (run-all.sh runs test_* only): writes valid audit
+# chains for tests/authd/test_pop3ctl_audit.py.
+AUDIT_GEN = $(B)/tests/unit/audit_gen
+$(AUDIT_GEN): $(call obj,tests/unit/audit_gen.c $(AUDIT_LIB)) \
+	$(UCOMMON)
+
 UNIT_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
-$(UNIT_BINS):
+$(UNIT_BINS) $(AUDIT_GEN):
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-unit-tests: $(UNIT_BINS)
+unit-tests: $(UNIT_BINS) $(AUDIT_GEN)

@@ -1,0 +1,13 @@
+/* authd's reports to the audit writer (report.c). */
+#ifndef POP3D_REPORT_H
+#define POP3D_REPORT_H
+
+#include <stdint.h>
+
+#include "ipc.h"
+
+void	audit_channel(struct ipc_chan *, struct ipc_msg *);
+void	report_auth(struct ipc_chan *, int, const char *, uint32_t,
+	    const char *, const char *, const char *, const char *);
+
+#endif
