@@ -25,6 +25,7 @@ tests/run-all.sh can look for sanitizer reports afterwards.
 """
 
 import errno
+import json
 import os
 import pwd
 import re
@@ -821,6 +822,30 @@ class Daemon:
             kw["tls"] = self.client_context()
         kw.setdefault("host", self.listen_addr(listener))
         return Client(self.ports[listener], **kw)
+
+    def enable_audit(self):
+        """Before start(): an audit trail in the daemon's directory, its
+        state made by `pop3ctl audit init`; returns the verification
+        key."""
+        sdir = os.path.join(self.dir, "auditstate")
+        os.mkdir(sdir, 0o700)
+        pw = pwd.getpwnam(self.ids["audit_user"])
+        os.chown(sdir, pw.pw_uid, pw.pw_gid)
+        state = os.path.join(sdir, "state")
+        out = subprocess.run([prog("pop3ctl"), "audit", "init", state],
+                             capture_output=True, text=True,
+                             timeout=scaled(10), check=True).stdout
+        self.audit_file = os.path.join(self.dir, "audit.log")
+        self.settings.update({"audit_file": self.audit_file,
+                              "audit_state": state})
+        self.write_config()
+        return [ln.split()[-1] for ln in out.splitlines()
+                if ln.startswith("verification key")][0]
+
+    def audit_records(self):
+        """The audit file's records, parsed."""
+        with open(self.audit_file) as f:
+            return [json.loads(ln) for ln in f]
 
     def greets(self, source):
         """Whether a connection from `source` gets the +OK greeting (a

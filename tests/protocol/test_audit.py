@@ -8,7 +8,6 @@ own restart, and the file verifies with `pop3ctl audit verify` and the
 key `pop3ctl audit init` printed; a record changed afterwards is named.
 Events from the sessions and storaged are still to come."""
 
-import json
 import os
 import pwd
 import shutil
@@ -33,24 +32,11 @@ class TestAuditTrail(harness.DaemonTestMixin, unittest.TestCase):
     @classmethod
     def setup_users(cls, d):
         d.add_user(USER, "alice-password", fixtures.SMALL_FIXTURES)
-        sdir = os.path.join(d.dir, "auditstate")
-        os.mkdir(sdir, 0o700)
-        pw = pwd.getpwnam(d.ids["audit_user"])
-        os.chown(sdir, pw.pw_uid, pw.pw_gid)
-        state = os.path.join(sdir, "state")
-        out = subprocess.run([harness.prog("pop3ctl"), "audit", "init",
-                              state], capture_output=True, text=True,
-                             timeout=scaled(10), check=True).stdout
-        cls.key = [ln.split()[-1] for ln in out.splitlines()
-                   if ln.startswith("verification key")][0]
-        cls.audit_file = os.path.join(d.dir, "audit.log")
-        d.settings.update({"audit_file": cls.audit_file,
-                           "audit_state": state})
-        d.write_config()
+        cls.key = d.enable_audit()
+        cls.audit_file = d.audit_file
 
     def records(self):
-        with open(self.audit_file) as f:
-            return [json.loads(ln) for ln in f]
+        return self.daemon.audit_records()
 
     def verify(self, path):
         return subprocess.run([harness.prog("pop3ctl"), "audit", "verify",

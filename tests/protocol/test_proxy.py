@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 import harness  # noqa: E402
 import runner  # noqa: E402
-from harness import Client, Closed, scaled  # noqa: E402
+from harness import Client, scaled, wait_for  # noqa: E402
 
 USER = "alice@example.org"
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -177,6 +177,11 @@ class TestHAProxy(ProxyCase):
     127.0.0.9, which pop3d must see instead of HAProxy's 127.0.0.1."""
 
     @classmethod
+    def setup_users(cls, d):
+        super().setup_users(d)
+        d.enable_audit()
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.hdir = tempfile.mkdtemp(prefix="pop3d-haproxy-")
@@ -229,6 +234,12 @@ class TestHAProxy(ProxyCase):
                 self.assertTrue(c.quit().startswith(b"+OK"))
                 self.assertIsNotNone(self.served("127.0.0.9", start),
                                      self.daemon.log_tail())
+        # the audit trail names the client, not HAProxy
+        def accepts():
+            return [r["src"] for r in self.daemon.audit_records()
+                    if r["event"] == "conn.accept"][-2:]
+        wait_for(lambda: accepts() == ["127.0.0.9"] * 2, scaled(3))
+        self.assertEqual(accepts(), ["127.0.0.9"] * 2)
 
 
 if __name__ == "__main__":
