@@ -33,6 +33,7 @@ static const struct {
 } allowed[] = {
 	{ ROLE_PARENT, "service.start" },
 	{ ROLE_PARENT, "service.reload" },
+	{ ROLE_PARENT, "service.stop" },
 	{ ROLE_PARENT, "conn.accept" },
 	{ ROLE_PARENT, "conn.refuse" },
 	{ ROLE_PARENT, "auth.ban" },

@@ -647,6 +647,7 @@ parent_loop(struct parent *p)
 	}
 	control_stop(&p->control);
 	log_info("shutting down");
+	parent_audit(p, "service.stop", (char *)NULL);
 	shutdown_children(p);
 	free(who);
 	free(pfd);

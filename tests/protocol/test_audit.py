@@ -114,6 +114,25 @@ class TestAuditTrail(harness.DaemonTestMixin, unittest.TestCase):
         r = self.verify(self.audit_file)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_a_clean_stop_is_recorded_and_sealed(self):
+        d = harness.Daemon(name="auditstop")
+        try:
+            d.add_user(USER, "alice-password", fixtures.SMALL_FIXTURES)
+            key = d.enable_audit()
+            d.start()
+            d.login(USER).quit()
+            d.stop()
+            recs = d.audit_records()
+            self.assertEqual([r["event"] for r in recs[-2:]],
+                             ["service.stop", "audit.seal"])
+            r = subprocess.run([harness.prog("pop3ctl"), "audit", "verify",
+                                "--max-age", "60", key, d.audit_file],
+                               capture_output=True, text=True,
+                               timeout=scaled(10))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            d.cleanup()
+
     def test_a_changed_record_is_named(self):
         self.daemon.login(USER).quit()
         self.wait_event(lambda r: r["event"] == "conn.accept")
