@@ -18,13 +18,15 @@ tlsdir="$run/tls"
 
 mkdir -p "$run"
 if [ "$(id -u)" = 0 ]; then
-	for u in _pop3d _pop3auth _pop3mail; do
+	for u in _pop3d _pop3auth _pop3mail _pop3audit; do
 		id "$u" >/dev/null 2>&1 || useradd --system --no-create-home \
 		    --home-dir /nonexistent --shell /usr/sbin/nologin "$u"
 	done
 	mailowner=_pop3mail
+	audituser=_pop3audit
 else
 	mailowner=$(id -un)
+	audituser=$mailowner
 fi
 mkdir -p "$run/empty"
 chmod 0755 "$run/empty"
@@ -64,9 +66,22 @@ if [ ! -s "$tlsdir/server.pem" ] || [ ! -s "$tlsdir/server.key" ]; then
 	chmod 0644 "$tlsdir/server.pem"
 fi
 
-# An older demo's configuration (no TLS, no control socket) is replaced.
+# The audit trail's chain state, made once; for the demo the verification
+# key is kept in run/audit/verification.key (a real one belongs off-host).
+mkdir -p "$run/audit"
+chmod 0700 "$run/audit"
+if [ ! -s "$run/audit/state" ]; then
+	rm -f "$run/audit/audit.log"
+	"$build/pop3ctl" audit init "$run/audit/state" |
+	    sed -n 's/^verification key //p' > "$run/audit/verification.key"
+fi
+[ "$(id -u)" = 0 ] && chown "$audituser:" "$run/audit"
+
+# An older demo's configuration (no TLS, control socket or audit) is
+# replaced.
 if [ -f "$run/pop3d.conf" ] && { ! grep -q '^tls_cert ' "$run/pop3d.conf" ||
-    ! grep -q '^control_socket ' "$run/pop3d.conf"; }; then
+    ! grep -q '^control_socket ' "$run/pop3d.conf" ||
+    ! grep -q '^audit_file ' "$run/pop3d.conf"; }; then
 	echo "demo.sh: $run/pop3d.conf is from an older demo; writing a new one"
 	rm -f "$run/pop3d.conf"
 fi
@@ -89,6 +104,10 @@ pool_size 4
 control_socket $run/pop3d.sock
 ban_file $run/bans
 decoy_users admin@example.org
+# pop3ctl audit verify \$(cat $run/audit/verification.key) $run/audit/audit.log
+audit_file $run/audit/audit.log
+audit_state $run/audit/state
+audit_user $audituser
 CONF
 fi
 
@@ -134,6 +153,8 @@ fi
 
 echo "pop3d demo: 127.0.0.1 port 1995 (TLS) and port 1110 (STLS or plaintext),"
 echo "  user demo@example.org, password demo; certificates signed by run/tls/ca.pem"
+echo "  audit trail run/audit/audit.log; check it with:"
+echo "    $build/pop3ctl audit verify \$(cat run/audit/verification.key) run/audit/audit.log"
 echo "  try: curl --cacert run/tls/ca.pem pop3s://127.0.0.1:1995/ -u demo@example.org:demo"
 echo "       curl --cacert run/tls/ca.pem --ssl-reqd pop3://127.0.0.1:1110/ -u demo@example.org:demo"
 exec "$build/pop3d" -d -f "$run/pop3d.conf"
