@@ -502,6 +502,12 @@ reap(struct parent *p)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = child_by_pid(p, pid)) == NULL)
 			continue;
+		/* what it said before it went (its last log line) is still
+		 * in the channel if SIGCHLD came first: read it now; its pid
+		 * is reaped and may be reused, so nothing may signal it */
+		c->pid = 0;
+		if (c->chan.fd != -1)
+			child_input(p, c);
 		report_exit(p, c, pid, status);
 		if (c == p->authd)
 			authd_gone(p, c);
