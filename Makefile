@@ -70,7 +70,8 @@ POP3CTL	= authd/pop3ctl.c authd/userdb.c authd/hashpolicy.c \
 	  common/audit_verify.c
 
 obj	= $(patsubst %.c,$(B)/obj/%.o,$(1))
-AUDIT	= pop3d/audit_main.c pop3d/audit_event.c common/audit_chain.c \
+AUDIT	= pop3d/audit_main.c pop3d/audit_event.c pop3d/audit_store.c \
+	  common/audit_chain.c \
 	  common/audit_json.c common/audit_state.c common/audit_verify.c \
 	  $(SANDBOX)
 

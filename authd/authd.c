@@ -27,6 +27,7 @@
 
 #include <sodium.h>
 
+#include "audit_send.h"
 #include "config.h"
 #include "hashpolicy.h"
 #include "penalty.h"
@@ -766,8 +767,11 @@ parent_input(struct authd *a)
 			fatalx("protocol violation on the parent channel");
 		if (m.type == IPC_AUTHD_SESSION)
 			session_add(a, &m);
-		else if (m.type == IPC_AUTHD_AUDIT)
-			audit_channel(&a->audit, &m);
+		else if (m.type == IPC_AUDIT_LINK) {
+			if (audit_link(&a->audit, ROLE_AUTHD, &m) == -1)
+				log_warnx("audit channel from the parent "
+				    "not usable");
+		}
 		else if (m.type != IPC_HELLO) {
 			ipc_msg_close_fds(&m);
 			fatalx("unexpected %s from parent",

@@ -6,7 +6,6 @@
 
 #include "ipc.h"
 
-void	audit_channel(struct ipc_chan *, struct ipc_msg *);
 void	report_auth(struct ipc_chan *, int, const char *, uint32_t,
 	    const char *, const char *, const char *, const char *);
 

@@ -6,8 +6,14 @@
 
 #include "ipc.h"
 
-int	audit_vsend(struct ipc_chan *, const char *, va_list);
+#define AUDIT_SEND_WAIT_MS	2000	/* longest wait on a full channel */
+#define AUDIT_SEND_WAIT_PARENT	100	/* the parent cannot stall long */
+
+int	audit_vsend(struct ipc_chan *, int, const char *, va_list);
 int	audit_send(struct ipc_chan *, const char *, ...)
 	    __attribute__((sentinel));
+void	audit_report(struct ipc_chan *, const char *, ...)
+	    __attribute__((sentinel));
+int	audit_link(struct ipc_chan *, int, struct ipc_msg *);
 
 #endif

@@ -30,7 +30,7 @@
 #define MAXARGS		8
 
 enum ctype { C_STR, C_PATH, C_U32, C_SIZE, C_MS, C_LISTEN, C_ACCESS,
-    C_DECOY };
+    C_DECOY, C_AUDIT };
 
 struct keyword {
 	const char	*name;
@@ -59,7 +59,9 @@ static const struct keyword keywords[] = {
 	U32("argon2_max_time", argon2_max_time, 1, 64),
 	SIZE("argon2_memory", argon2_memory, 8 * KiB, 4 * GiB),
 	U32("argon2_time", argon2_time, 1, 64),
+	{ "audit", C_AUDIT, 0, 0, 0, 0 },
 	PATH("audit_file", audit_file),
+	SIZE("audit_rotate_size", audit_rotate_size, 0, 1024 * GiB),
 	MS("audit_seal_interval", audit_seal_interval_ms, 1000,
 	    24 * 3600 * 1000ULL),
 	PATH("audit_state", audit_state),
@@ -343,6 +345,19 @@ set_value(struct config *c, const struct keyword *kw, char **av, int ac,
 		return set_access(c, av, ac, why);
 	if (kw->type == C_DECOY)
 		return set_decoys(c, av, ac, why);
+	if (ac != 1) {
+		*why = "expects exactly one value";
+		return -1;
+	}
+	if (kw->type == C_AUDIT) {
+		if (strcmp(av[0], "required") != 0 &&
+		    strcmp(av[0], "optional") != 0) {
+			*why = "expects required or optional";
+			return -1;
+		}
+		c->audit_required = strcmp(av[0], "required") == 0;
+		return 0;
+	}
 	if (ac != 1) {
 		*why = "expects exactly one value";
 		return -1;

@@ -85,6 +85,8 @@ struct config {
 	char		audit_state[PATH_MAX];	/* from pop3ctl audit init */
 	char		audit_user[CONFIG_NAME_MAX];
 	uint64_t	audit_seal_interval_ms;
+	uint64_t	audit_rotate_size;	/* bytes; 0: only on SIGUSR1 */
+	int		audit_required;		/* no logins while unaudited */
 
 	uint64_t	auth_fail_delay_ms;
 	uint64_t	login_timeout_ms;	/* AUTHORIZATION state */

@@ -2,11 +2,22 @@
  * Byte-stuffing for POP3 multi-line responses (RFC 1939 section 3).  The
  * `payload' counter counts what the client reconstructs after removing the
  * stuffing, which is what LIST and STAT must report; storaged computes the
- * same number from the file, and tests compare the two.
+ * same number from the file, and tests compare the two.  With `hash' set,
+ * the same bytes are hashed as they are produced: the digest of the message
+ * as the client reconstructs it, which the audit trail records for RETR.
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "dotstuff.h"
+
+static void
+hash_payload(struct dotstuff *ds, const uint8_t *p, size_t len)
+{
+	if (ds->hash != NULL && len > 0)
+		crypto_generichash_update(ds->hash, p, len);
+}
 
 void
 dotstuff_init(struct dotstuff *ds, int64_t max_body_lines)
@@ -19,6 +30,7 @@ dotstuff_init(struct dotstuff *ds, int64_t max_body_lines)
 	ds->body_lines = 0;
 	ds->line_len = 0;
 	ds->payload = 0;
+	ds->hash = NULL;
 }
 
 /* Bookkeeping at a line end: header/body boundary and the TOP limit. */
@@ -71,7 +83,7 @@ size_t
 dotstuff_feed(struct dotstuff *ds, const uint8_t *in, size_t inlen,
     uint8_t *out, size_t outsz, size_t *consumed)
 {
-	size_t i = 0, o = 0, n;
+	size_t i = 0, o = 0, n, seg = 0;
 
 	while (i < inlen && !ds->done && outsz - o >= 2) {
 		if (in[i] == '\n') {
@@ -85,12 +97,16 @@ dotstuff_feed(struct dotstuff *ds, const uint8_t *in, size_t inlen,
 			i++;
 			continue;
 		}
-		if (ds->at_bol && in[i] == '.')
+		if (ds->at_bol && in[i] == '.') {
+			hash_payload(ds, out + seg, o - seg);
 			out[o++] = '.';		/* the stuffing dot */
+			seg = o;
+		}
 		n = copy_run(ds, in + i, inlen - i, out + o, outsz - o);
 		i += n;
 		o += n;
 	}
+	hash_payload(ds, out + seg, o - seg);
 	*consumed = i;
 	return o;
 }
@@ -106,6 +122,7 @@ dotstuff_finish(struct dotstuff *ds, uint8_t *out)
 		out[o++] = '\n';
 		ds->payload += 2;
 		ds->at_bol = 1;
+		hash_payload(ds, out, 2);
 	}
 	out[o++] = '.';
 	out[o++] = '\r';

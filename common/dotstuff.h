@@ -22,6 +22,8 @@ struct dotstuff {
 	uint64_t	body_lines;
 	uint64_t	line_len;	/* bytes in the current line */
 	uint64_t	payload;	/* bytes emitted, stuffing dots excluded */
+	void		*hash;		/* crypto_generichash_state of the
+					   payload, or NULL */
 };
 
 void	dotstuff_init(struct dotstuff *, int64_t);

@@ -71,7 +71,7 @@ enum ipc_type {
 	/* session -> storaged: u32 message number */
 	IPC_MBOX_RETR,
 	/* storaged -> session, fd: message file (read-only).
-	 * u32 number, u64 octets as sent, u32 flags (MBOX_FILE_*) */
+	 * u32 number, u64 octets as sent, u32 flags (MBOX_FILE_*), str uidl */
 	IPC_MBOX_FILE,
 	/* session -> storaged: u32 message number */
 	IPC_MBOX_DELE,
@@ -94,10 +94,29 @@ enum ipc_type {
 	 * it came in on, and refuses events that role may not report. */
 	IPC_AUDIT_EVENT,
 	/* parent -> audit writer, fd: the writer's end of a child's audit
-	 * channel.  u32 role, u32 pid */
+	 * channel.  u32 role, u32 pid, u32 session (0: none), str client
+	 * address, u32 client port, str local address, u32 local port, str
+	 * user ("" when not known): what the writer stamps on every record
+	 * that comes in on the channel */
 	IPC_AUDIT_CHANNEL,
-	/* parent -> authd, fd: a new audit channel (the writer restarted) */
-	IPC_AUTHD_AUDIT,
+	/* parent -> authd, session, storaged, fd: the child's end of its
+	 * audit channel (authd gets a new one when the writer restarts) */
+	IPC_AUDIT_LINK,
+	/* audit writer -> parent: u32 1 when records are being stored, 0
+	 * when they are not (disk full, file removed) */
+	IPC_AUDIT_STATUS,
+	/* session -> storaged: u32 message number, u64 body lines (TOP);
+	 * answered as IPC_MBOX_RETR, recorded as a TOP */
+	IPC_MBOX_TOP,
+	/* audit writer -> parent: u32 pid.  That child sent what it may not
+	 * report; the parent ends it */
+	IPC_AUDIT_CUTOFF,
+	/* audit writer -> parent: no payload; the file reached
+	 * audit_rotate_size, please rotate */
+	IPC_AUDIT_ROTATE_ASK,
+	/* parent -> audit writer, fd: the new audit file (append).  str the
+	 * name the old file was renamed to */
+	IPC_AUDIT_ROTATE,
 
 	IPC_TYPE_MAX
 };

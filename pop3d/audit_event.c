@@ -17,6 +17,7 @@
 #include "audit_chain.h"
 #include "audit_event.h"
 #include "audit_internal.h"
+#include "ipc.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,36 +26,64 @@
 #define PAIRS_MAX	24
 #define VALUE_MAX	512
 
-/* Which role may report what: a session cannot state a login, storaged
- * cannot state a connection. */
+/*
+ * Which role may report what, and the outcome the event itself implies
+ * (NULL: the sender says, "success" or "failure").  A session cannot state
+ * a login, storaged cannot state a connection, nobody but the writer can
+ * state the chain's own records.
+ */
 static const struct {
 	int		 role;
 	const char	*event;
+	const char	*outcome;
 } allowed[] = {
-	{ ROLE_PARENT, "service.start" },
-	{ ROLE_PARENT, "service.reload" },
-	{ ROLE_PARENT, "service.stop" },
-	{ ROLE_PARENT, "conn.accept" },
-	{ ROLE_PARENT, "conn.refuse" },
-	{ ROLE_PARENT, "auth.ban" },
-	{ ROLE_PARENT, "auth.unban" },
-	{ ROLE_PARENT, "security.sandbox_kill" },
-	{ ROLE_PARENT, "service.authd_restart" },
-	{ ROLE_AUTHD, "auth.success" },
-	{ ROLE_AUTHD, "auth.failure" },
-	{ ROLE_AUTHD, "auth.login_delay" },
+	{ ROLE_PARENT, "service.start", "success" },
+	{ ROLE_PARENT, "service.reload", NULL },
+	{ ROLE_PARENT, "service.stop", "success" },
+	{ ROLE_PARENT, "conn.accept", "success" },
+	{ ROLE_PARENT, "conn.refuse", "failure" },
+	{ ROLE_PARENT, "auth.ban", "success" },
+	{ ROLE_PARENT, "auth.unban", "success" },
+	{ ROLE_PARENT, "security.sandbox_kill", "failure" },
+	{ ROLE_PARENT, "service.authd_restart", "success" },
+	{ ROLE_PARENT, "auth.refuse", "failure" },
+	{ ROLE_AUTHD, "auth.success", "success" },
+	{ ROLE_AUTHD, "auth.failure", "failure" },
+	{ ROLE_AUTHD, "auth.login_delay", "failure" },
+	{ ROLE_SESSION, "tls.established", "success" },
+	{ ROLE_SESSION, "tls.failed", "failure" },
+	{ ROLE_SESSION, "session.stls", "success" },
+	{ ROLE_SESSION, "security.starttls_pipelining", "failure" },
+	{ ROLE_SESSION, "mail.sent", NULL },
+	{ ROLE_SESSION, "session.end", "success" },
+	{ ROLE_STORAGED, "mailbox.open", NULL },
+	{ ROLE_STORAGED, "mail.retrieve", "success" },
+	{ ROLE_STORAGED, "mail.delete", NULL },
+	{ ROLE_STORAGED, "mailbox.close", "success" },
+#ifdef POP3D_TEST_HOOKS
+	{ ROLE_SESSION, "test.event", "success" },
+#endif
 };
 
+/* The members every record may carry, in this order, after event, role
+ * and pid; on a channel with a context (session, storaged) the writer
+ * fills them from it and the sender may not. */
+static const char *context_keys[] = { "outcome", "session", "src",
+    "src_port", "dst", "dst_port", "user" };
+#define NCONTEXT	(sizeof(context_keys) / sizeof(context_keys[0]))
+
 static int
-event_allowed(int role, const char *ev)
+event_lookup(int role, const char *ev, const char **outcome)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		if (allowed[i].role == role &&
-		    strcmp(allowed[i].event, ev) == 0)
-			return 1;
-	return 0;
+		    strcmp(allowed[i].event, ev) == 0) {
+			*outcome = allowed[i].outcome;
+			return 0;
+		}
+	return -1;
 }
 
 static int
@@ -73,10 +102,20 @@ key_ok(const char *k)
 	return 1;
 }
 
-/* Appends ,"key":"escaped value" (and " key=value" to the summary). */
 static int
-add_pair(char *f, size_t fsz, size_t *fl, char *sum, size_t ssz,
-    const char *k, const char *v)
+context_index(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < NCONTEXT; i++)
+		if (strcmp(k, context_keys[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Appends ,"key":"escaped value" to the fields. */
+static int
+add_field(char *f, size_t fsz, size_t *fl, const char *k, const char *v)
 {
 	char esc[VALUE_MAX * 6 + 1];
 	int n;
@@ -86,59 +125,174 @@ add_pair(char *f, size_t fsz, size_t *fl, char *sum, size_t ssz,
 	if (n < 0 || (size_t)n >= fsz - *fl)
 		return -1;
 	*fl += (size_t)n;
+	return 0;
+}
+
+/* Appends " key=value" to the syslog short form, escaped the same way;
+ * what does not fit is left out whole. */
+static void
+add_summary(char *sum, size_t ssz, const char *k, const char *v)
+{
+	char esc[VALUE_MAX * 6 + 1];
+
+	audit_json_str(esc, sizeof(esc), v, strlen(v));
 	if (strlen(sum) + strlen(k) + strlen(esc) + 3 < ssz) {
 		strlcat(sum, " ", ssz);
 		strlcat(sum, k, ssz);
 		strlcat(sum, "=", ssz);
 		strlcat(sum, esc, ssz);
 	}
-	return 0;
+}
+
+/* The context members as the writer knows them for this channel. */
+static void
+context_values(const struct audit_source *src, const char *ctx[NCONTEXT],
+    char sid[16], char sport[8], char dport[8])
+{
+	memset(ctx, 0, NCONTEXT * sizeof(ctx[0]));
+	if (src == NULL)
+		return;
+	snprintf(sid, 16, "%u", src->session);
+	snprintf(sport, 8, "%u", src->src_port);
+	snprintf(dport, 8, "%u", src->dst_port);
+	ctx[1] = sid;
+	if (src->src[0] != '\0') {
+		ctx[2] = src->src;
+		ctx[3] = sport;
+	}
+	if (src->dst[0] != '\0') {
+		ctx[4] = src->dst;
+		ctx[5] = dport;
+	}
+	if (src->user[0] != '\0')
+		ctx[6] = src->user;
+}
+
+struct event_in {
+	char		ev[EVENT_NAME_MAX];
+	uint32_t	n;
+	char		k[PAIRS_MAX][KEY_MAX];
+	char		v[PAIRS_MAX][VALUE_MAX];
+};
+
+static int
+event_parse(struct ipc_msg *m, struct event_in *in)
+{
+	uint32_t i;
+
+	if (ipc_get_str(m, in->ev, sizeof(in->ev)) == -1 ||
+	    ipc_get_u32(m, &in->n) == -1 || in->n > PAIRS_MAX)
+		return -1;
+	for (i = 0; i < in->n; i++)
+		if (ipc_get_str(m, in->k[i], KEY_MAX) == -1 ||
+		    ipc_get_str(m, in->v[i], VALUE_MAX) == -1 ||
+		    !key_ok(in->k[i]))
+			return -1;
+	return ipc_get_end(m);
 }
 
 /*
- * The record fields of an AUDIT_EVENT from `role'; -1 with the reason in
- * `summary' when it is malformed or not that role's to report.
+ * The record fields of an AUDIT_EVENT that came in on a channel of `role'
+ * and process `pid'.  `own' is the channel's context (session, storaged:
+ * what the parent told us of the connection, which the sender cannot
+ * override); `about' the context of the session a parent or authd event
+ * names, used to complete the addresses it does not state.  -1 with the
+ * reason in `sum' when the event is malformed or not that role's to report.
  */
 int
-audit_event_fields(int role, pid_t pid, struct ipc_msg *m, char *f,
-    size_t fsz, char *sum, size_t ssz)
+audit_event_fields(int role, pid_t pid, const struct audit_source *own,
+    const struct audit_source *(*about)(uint32_t), struct ipc_msg *m,
+    char *f, size_t fsz, char *sum, size_t ssz)
 {
-	char ev[EVENT_NAME_MAX], k[KEY_MAX], v[VALUE_MAX];
-	uint32_t n, i;
-	size_t fl;
-	int len;
+	static struct event_in in;
+	const char *ctx[NCONTEXT], *sent[NCONTEXT], *fixed;
+	const struct audit_source *other;
+	char sid[16], sport[8], dport[8], osid[16], osport[8], odport[8];
+	uint32_t i, sidv;
+	size_t fl, c;
+	int len, ci;
 
-	if (ipc_get_str(m, ev, sizeof(ev)) == -1 || ipc_get_u32(m, &n) == -1 ||
-	    n > PAIRS_MAX) {
-		strlcpy(sum, "malformed event", ssz);
+	if (own != NULL && own->session == 0)
+		own = NULL;	/* authd: one channel for all sessions */
+	memset(&in, 0, sizeof(in));
+	memset(sent, 0, sizeof(sent));
+	if (event_parse(m, &in) == -1) {
+		snprintf(sum, ssz, "malformed %.48s event", in.ev);
 		return -1;
 	}
-	if (!event_allowed(role, ev)) {
-		snprintf(sum, ssz, "event %.48s is not one a %s reports", ev,
-		    ipc_role_name(role));
+	if (event_lookup(role, in.ev, &fixed) == -1) {
+		snprintf(sum, ssz, "event %.48s is not one a %s reports",
+		    in.ev, ipc_role_name(role));
 		return -1;
+	}
+	context_values(own, ctx, sid, sport, dport);
+	for (i = 0; i < in.n; i++) {
+		if ((ci = context_index(in.k[i])) == -1)
+			continue;
+		/* what the writer knows, or the event implies, is not the
+		 * sender's to state */
+		if ((own != NULL && ci > 0) || (ci == 0 && fixed != NULL) ||
+		    sent[ci] != NULL) {
+			snprintf(sum, ssz, "%.48s event states %s", in.ev,
+			    in.k[i]);
+			return -1;
+		}
+		sent[ci] = in.v[i];
+	}
+	if (fixed == NULL && (sent[0] == NULL || (strcmp(sent[0], "success") &&
+	    strcmp(sent[0], "failure")))) {
+		snprintf(sum, ssz, "%.48s event without a valid outcome",
+		    in.ev);
+		return -1;
+	}
+	ctx[0] = fixed != NULL ? fixed : sent[0];
+	for (c = 1; c < NCONTEXT; c++)
+		if (ctx[c] == NULL)
+			ctx[c] = sent[c];
+	/* a parent or authd event about a session: the rest of its
+	 * addresses from that session's channel */
+	if (own == NULL && about != NULL && ctx[1] != NULL &&
+	    parse_u32(ctx[1], UINT32_MAX, &sidv) == 0 &&
+	    (other = about(sidv)) != NULL) {
+		const char *octx[NCONTEXT];
+
+		context_values(other, octx, osid, osport, odport);
+		for (c = 2; c < NCONTEXT - 1; c++)
+			if (ctx[c] == NULL)
+				ctx[c] = octx[c];
 	}
 	len = pid > 0 ? snprintf(f, fsz, "\"event\":\"%s\",\"role\":\"%s\","
-	    "\"pid\":\"%d\"", ev, ipc_role_name(role), (int)pid) :
-	    snprintf(f, fsz, "\"event\":\"%s\",\"role\":\"%s\"", ev,
+	    "\"pid\":\"%d\"", in.ev, ipc_role_name(role), (int)pid) :
+	    snprintf(f, fsz, "\"event\":\"%s\",\"role\":\"%s\"", in.ev,
 	    ipc_role_name(role));
 	if (len < 0 || (size_t)len >= fsz)
 		return -1;
 	fl = (size_t)len;
-	strlcpy(sum, ev, ssz);
-	for (i = 0; i < n; i++) {
-		if (ipc_get_str(m, k, sizeof(k)) == -1 ||
-		    ipc_get_str(m, v, sizeof(v)) == -1 || !key_ok(k) ||
-		    add_pair(f, fsz, &fl, sum, ssz, k, v) == -1) {
-			snprintf(sum, ssz, "malformed %.48s event", ev);
-			return -1;
-		}
+	/* the short form leads with the client address, so a pattern
+	 * anchored on the event name finds it before any value a client
+	 * chose (fail2ban) */
+	strlcpy(sum, in.ev, ssz);
+	if (ctx[2] != NULL)
+		add_summary(sum, ssz, "src", ctx[2]);
+	for (c = 0; c < NCONTEXT; c++) {
+		if (ctx[c] == NULL)
+			continue;
+		if (add_field(f, fsz, &fl, context_keys[c], ctx[c]) == -1)
+			goto toolong;
+		if (c != 2)
+			add_summary(sum, ssz, context_keys[c], ctx[c]);
 	}
-	if (ipc_get_end(m) == -1) {
-		snprintf(sum, ssz, "malformed %.48s event", ev);
-		return -1;
+	for (i = 0; i < in.n; i++) {
+		if (context_index(in.k[i]) != -1)
+			continue;
+		if (add_field(f, fsz, &fl, in.k[i], in.v[i]) == -1)
+			goto toolong;
+		add_summary(sum, ssz, in.k[i], in.v[i]);
 	}
 	return 0;
+toolong:
+	snprintf(sum, ssz, "%.48s event too long", in.ev);
+	return -1;
 }
 
 /*

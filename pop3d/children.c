@@ -54,6 +54,7 @@ exec_role(struct parent *p, int role, const int *fds, int nfds)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	/* park the channels above 3 + nfds so dup2 cannot clobber one */

@@ -181,6 +181,12 @@ hand_over(struct parent *p, struct child *s, int fd, uint32_t flags,
 	if (++p->next_session == 0)
 		p->next_session = 1;
 	s->session = p->next_session;
+	strlcpy(s->peer, peer, sizeof(s->peer));
+	strlcpy(s->local, local, sizeof(s->local));
+	s->peer_port = pport;
+	s->local_port = lport;
+	/* its audit channel first: the session reports from its first byte */
+	parent_audit_link(p, s, s, NULL);
 	if (p->authd != NULL && p->authd->chan.fd != -1) {
 		ipc_msg_init(&m, IPC_AUTHD_SESSION, s->session);
 		ipc_put_str(&m, peer);
@@ -359,6 +365,7 @@ static void
 grant(struct parent *p, struct ipc_msg *m)
 {
 	char user[USERNAME_MAX], canon[USERNAME_MAX], mailbox[PATH_MAX];
+	char sid[16];
 	struct child *s, *st;
 	struct ipc_msg out;
 	int sv[2];
@@ -377,6 +384,17 @@ grant(struct parent *p, struct ipc_msg *m)
 		    "already granted", m->session);
 		return;
 	}
+	if (!parent_audit_ready(p)) {
+		snprintf(sid, sizeof(sid), "%u", s->session);
+		log_warnx("session %u: login of %s refused: the audit trail "
+		    "is not being written (audit required)", s->session, user);
+		parent_audit(p, "auth.refuse", "session", sid,
+		    "user", user, "reason", "audit_unavailable", (char *)NULL);
+		ipc_msg_init(&out, IPC_SESSION_STORAGE_FAIL, s->session);
+		ipc_put_u32(&out, MBOX_TEMPFAIL);
+		child_send(s, &out);
+		return;
+	}
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
 		return;
@@ -390,6 +408,7 @@ grant(struct parent *p, struct ipc_msg *m)
 		child_send(s, &out);
 		return;
 	}
+	parent_audit_link(p, st, s, user);
 	setup_storaged(p, st, s->session, user, mailbox);
 	ipc_msg_init(&out, IPC_SESSION_STORAGE, s->session);
 	ipc_put_str(&out, user);
@@ -441,6 +460,10 @@ child_input(struct parent *p, struct child *c)
 			grant(p, &m);
 		else if (m.type == IPC_AUTHD_BAN && c == p->authd)
 			parent_ban(p, &m);
+		else if ((m.type == IPC_AUDIT_STATUS ||
+		    m.type == IPC_AUDIT_CUTOFF ||
+		    m.type == IPC_AUDIT_ROTATE_ASK) && c == p->audit)
+			parent_audit_input(p, &m);
 		else {
 			log_warnx("%s: unexpected %s", c->label,
 			    ipc_type_name(m.type));
@@ -537,6 +560,8 @@ signal_input(struct parent *p)
 				reap(p);
 			else if (sig[i] == SIGTERM || sig[i] == SIGINT)
 				quit = 1;
+			else if (sig[i] == SIGUSR1)
+				parent_audit_rotate(p, "signal");
 			else if (sig[i] == SIGHUP)
 				reload(p);
 		}

@@ -39,6 +39,8 @@ struct child {
 	uint32_t	 generation;	/* TLS material it was given */
 	struct ip_addr	 source;	/* session: counted in p->sources */
 	int		 counted;
+	char		 peer[64], local[64];	/* session: its connection */
+	uint32_t	 peer_port, local_port;
 	struct ipc_chan	 chan;
 	char		 label[352];	/* log prefix: "session 12" */
 };
@@ -68,6 +70,7 @@ struct parent {
 	struct child	*authd;		/* NULL while down */
 	struct child	*audit;		/* the audit writer; NULL: none */
 	uint64_t	 audit_restart_at;
+	int		 audit_failing;	/* the writer says it cannot store */
 	uint64_t	 authd_restart_at;
 	uint64_t	 pool_backoff_until;	/* sessions failing to start */
 	uint32_t	 next_session;
@@ -109,8 +112,14 @@ int	parent_reload_policy(struct parent *);
 /* parent_audit.c */
 void	parent_audit_start(struct parent *);
 void	parent_audit_gone(struct parent *, int);
-int	parent_audit_channel(struct parent *, int, pid_t);
+int	parent_audit_channel(struct parent *, int, pid_t,
+	    const struct child *, const char *);
+void	parent_audit_link(struct parent *, struct child *,
+	    const struct child *, const char *);
 void	parent_audit_rewire_authd(struct parent *);
+int	parent_audit_ready(struct parent *);
+void	parent_audit_input(struct parent *, struct ipc_msg *);
+void	parent_audit_rotate(struct parent *, const char *);
 void	parent_audit(struct parent *, const char *, ...)
 	    __attribute__((sentinel));
 

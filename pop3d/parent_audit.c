@@ -13,8 +13,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit_send.h"
@@ -69,7 +72,8 @@ parent_audit(struct parent *p, const char *event, ...)
 		return;
 	if (p->audit != NULL) {
 		va_start(ap, event);
-		r = audit_vsend(&p->audit->chan, event, ap);
+		r = audit_vsend(&p->audit->chan, AUDIT_SEND_WAIT_PARENT, event,
+		    ap);
 		va_end(ap);
 	}
 	if (r == -1)
@@ -78,12 +82,15 @@ parent_audit(struct parent *p, const char *event, ...)
 }
 
 /*
- * A new audit channel for child `c' (just spawned, so its pid is known):
- * the writer gets one end, tagged with c's role and pid; the other end is
- * returned for the child, or -1 when there is no writer to talk to.
+ * A new audit channel for child `pid' of `role': the writer gets one end,
+ * tagged with the role, the pid and what we know of the connection it
+ * serves (ctx, NULL for authd), which it stamps on every record from that
+ * channel; the other end is returned for the child, or -1 when there is
+ * no writer to talk to.
  */
 int
-parent_audit_channel(struct parent *p, int role, pid_t pid)
+parent_audit_channel(struct parent *p, int role, pid_t pid,
+    const struct child *ctx, const char *user)
 {
 	struct ipc_msg m;
 	int sv[2];
@@ -94,6 +101,12 @@ parent_audit_channel(struct parent *p, int role, pid_t pid)
 	ipc_msg_init(&m, IPC_AUDIT_CHANNEL, 0);
 	ipc_put_u32(&m, (uint32_t)role);
 	ipc_put_u32(&m, (uint32_t)pid);
+	ipc_put_u32(&m, ctx != NULL ? ctx->session : 0);
+	ipc_put_str(&m, ctx != NULL ? ctx->peer : "");
+	ipc_put_u32(&m, ctx != NULL ? ctx->peer_port : 0);
+	ipc_put_str(&m, ctx != NULL ? ctx->local : "");
+	ipc_put_u32(&m, ctx != NULL ? ctx->local_port : 0);
+	ipc_put_str(&m, user != NULL ? user : "");
 	m.fds[0] = sv[0];
 	m.nfds = 1;
 	if (child_send(p->audit, &m) == -1) {
@@ -105,21 +118,147 @@ parent_audit_channel(struct parent *p, int role, pid_t pid)
 	return sv[1];
 }
 
+/*
+ * Gives child `c' its end of a new audit channel; `ctx' is the session it
+ * serves.  Without a writer it gets none, and says nothing: the parent
+ * has logged that the writer is down.
+ */
+void
+parent_audit_link(struct parent *p, struct child *c, const struct child *ctx,
+    const char *user)
+{
+	struct ipc_msg m;
+	int fd;
+
+	if (c == NULL ||
+	    (fd = parent_audit_channel(p, c->role, c->pid, ctx, user)) == -1)
+		return;
+	ipc_msg_init(&m, IPC_AUDIT_LINK, 0);
+	m.fds[0] = fd;
+	m.nfds = 1;
+	(void)child_send(c, &m);
+	close(fd);
+}
+
 /* authd (long-lived) gets a channel to each new writer, and the writer
  * one to each new authd. */
 void
 parent_audit_rewire_authd(struct parent *p)
 {
-	struct ipc_msg m;
-	int fd;
+	parent_audit_link(p, p->authd, NULL, NULL);
+}
 
-	if (p->authd == NULL ||
-	    (fd = parent_audit_channel(p, ROLE_AUTHD, p->authd->pid)) == -1)
+/*
+ * May a login go ahead?  With `audit required', only while the writer runs
+ * and stores what it is sent: a login it could not record is not served.
+ */
+int
+parent_audit_ready(struct parent *p)
+{
+	if (!p->conf.audit_required || p->conf.audit_file[0] == '\0')
+		return 1;
+	return p->audit != NULL && p->audit->state == CH_READY &&
+	    !p->audit_failing;
+}
+
+/* What the writer tells us: whether it stores records, who to cut off,
+ * when to rotate. */
+void
+parent_audit_input(struct parent *p, struct ipc_msg *m)
+{
+	uint32_t v;
+	size_t i;
+
+	if (m->type == IPC_AUDIT_ROTATE_ASK) {
+		if (ipc_get_end(m) == 0)
+			parent_audit_rotate(p, "size");
 		return;
-	ipc_msg_init(&m, IPC_AUTHD_AUDIT, 0);
+	}
+	if (ipc_get_u32(m, &v) == -1 || ipc_get_end(m) == -1)
+		return;
+	if (m->type == IPC_AUDIT_STATUS) {
+		if (v == 0 && !p->audit_failing)
+			log_warnx("AUDIT FAILURE: the audit trail is not "
+			    "being written%s", p->conf.audit_required ?
+			    "; refusing new logins (audit required)" : "");
+		else if (v != 0 && p->audit_failing)
+			log_info("audit trail is being written again");
+		p->audit_failing = v == 0;
+		return;
+	}
+	/* IPC_AUDIT_CUTOFF: a child sent an event it may not; the writer
+	 * has recorded that, we end the child */
+	for (i = 0; v != 0 && i < p->nchildren; i++)
+		if (p->children[i].state != CH_FREE &&
+		    p->children[i].pid == (pid_t)v &&
+		    p->children[i].role != ROLE_AUDIT) {
+			log_warnx("%s: cut off for reporting an audit event "
+			    "it may not", p->children[i].label);
+			child_kill(&p->children[i], SIGKILL);
+		}
+}
+
+/*
+ * Rotation (SIGUSR1, or the writer at audit_rotate_size): the file is
+ * renamed to NAME.YYYYMMDDTHHMMSSZ (never over an existing file), a new
+ * one is created, and the writer is handed it; the writer ends the old
+ * file with a seal and starts the new one with the record that links the
+ * two.  The old name is the writer's to record.
+ */
+void
+parent_audit_rotate(struct parent *p, const char *why)
+{
+	char old[PATH_MAX], stamp[32];
+	struct ipc_msg m;
+	struct tm tm;
+	time_t now = time(NULL);
+	int fd, i, n;
+
+	if (p->conf.audit_file[0] == '\0' || p->audit == NULL) {
+		log_warnx("audit rotation (%s): no audit writer running", why);
+		return;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; i < 100; i++) {
+		n = i == 0 ? snprintf(old, sizeof(old), "%s.%s",
+		    p->conf.audit_file, stamp) : snprintf(old, sizeof(old),
+		    "%s.%s.%d", p->conf.audit_file, stamp, i);
+		if (n < 0 || (size_t)n >= sizeof(old)) {
+			log_warnx("audit rotation: name too long");
+			return;
+		}
+		if (linkat(AT_FDCWD, p->conf.audit_file, AT_FDCWD, old, 0) == 0)
+			break;
+		if (errno != EEXIST) {
+			log_warn("audit rotation: %s -> %s",
+			    p->conf.audit_file, old);
+			return;
+		}
+	}
+	if (i == 100 || unlink(p->conf.audit_file) == -1) {
+		log_warn("audit rotation: %s", p->conf.audit_file);
+		return;
+	}
+	fd = open(p->conf.audit_file, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("audit rotation: new %s", p->conf.audit_file);
+		if (linkat(AT_FDCWD, old, AT_FDCWD, p->conf.audit_file, 0) == 0)
+			(void)unlink(old);
+		return;
+	}
+	ipc_msg_init(&m, IPC_AUDIT_ROTATE, 0);
+	ipc_put_str(&m, old);
+	ipc_put_str(&m, why);
 	m.fds[0] = fd;
 	m.nfds = 1;
-	(void)child_send(p->authd, &m);
+	if (child_send(p->audit, &m) == -1)
+		log_warnx("audit rotation: the writer did not take the new "
+		    "file; it goes on writing %s", old);
+	else
+		log_info("audit file rotated (%s): the old one is %s", why,
+		    old);
 	close(fd);
 }
 
@@ -140,6 +279,7 @@ parent_audit_start(struct parent *p)
 	close(fds[1]);
 	if (p->audit != NULL) {
 		log_info("audit writer pid %d started", (int)p->audit->pid);
+		p->audit_failing = 0;
 		parent_audit_rewire_authd(p);
 	}
 }

@@ -5,10 +5,14 @@
  * re-validates them; the session never names a file.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "audit_send.h"
 #include "log.h"
 #include "sasl.h"
 #include "sandbox.h"
@@ -156,9 +160,16 @@ cmd_stls(struct session *s, struct pop3_cmd *c)
 	session_reply(s, "+OK Begin TLS negotiation");
 	if (session_flush(s) == -1)
 		return 0;
-	if (s->inlen > 0 || s->discarding)
+	audit_report(&s->audit, "session.stls", (char *)NULL);
+	if (s->inlen > 0 || s->discarding) {
+		char n[24];
+
 		log_warnx("%s port %u: %zu bytes pipelined after STLS "
 		    "discarded", s->peer, s->peer_port, s->inlen);
+		snprintf(n, sizeof(n), "%zu", s->inlen);
+		audit_report(&s->audit, "security.starttls_pipelining",
+		    "discarded", n, (char *)NULL);
+	}
 	explicit_bzero(s->in, sizeof(s->in));
 	s->inlen = 0;
 	s->discarding = 0;
@@ -508,17 +519,42 @@ cmd_uidl(struct session *s, struct pop3_cmd *c)
 	return cmd_list_uidl(s, c, 1);
 }
 
+/*
+ * After a RETR or TOP: what the session sent, with the digest of a whole
+ * message, for the audit trail (storaged has recorded the hand-out).
+ */
+static void
+audit_sent(struct session *s, uint32_t n, const char *uidl, int64_t lines,
+    int ok, uint64_t payload, const uint8_t *digest)
+{
+	char num[16], octets[24], nlines[24], hex[2 * RETR_DIGEST_BYTES + 1];
+
+	snprintf(num, sizeof(num), "%u", n);
+	snprintf(octets, sizeof(octets), "%llu", (unsigned long long)payload);
+	snprintf(nlines, sizeof(nlines), "%lld", (long long)lines);
+	if (lines < 0 && ok)
+		sodium_bin2hex(hex, sizeof(hex), digest, RETR_DIGEST_BYTES);
+	audit_report(&s->audit, "mail.sent", "outcome", ok ? "success" :
+	    "failure", "cmd", lines < 0 ? "RETR" : "TOP", "msg", num, "uidl",
+	    uidl, "octets", octets, lines < 0 ? (ok ? "blake2b" : NULL) :
+	    "lines", lines < 0 ? hex : nlines, (char *)NULL);
+}
+
 /* RETR n and TOP n k: storaged hands over a read-only descriptor. */
 static int
 send_message(struct session *s, uint32_t n, int64_t lines)
 {
+	uint8_t digest[RETR_DIGEST_BYTES];
+	char uidl[72];
 	struct ipc_msg m, r;
 	uint32_t num, flags, code, count;
-	uint64_t octets;
+	uint64_t octets, payload;
 	int ok;
 
-	ipc_msg_init(&m, IPC_MBOX_RETR, s->id);
+	ipc_msg_init(&m, lines < 0 ? IPC_MBOX_RETR : IPC_MBOX_TOP, s->id);
 	ipc_put_u32(&m, n);
+	if (lines >= 0)
+		ipc_put_u64(&m, (uint64_t)lines);
 	if (mbox_call(s, &m, &r) == -1)
 		return storage_lost(s);
 	if (r.type == IPC_MBOX_STATUS) {
@@ -529,6 +565,7 @@ send_message(struct session *s, uint32_t n, int64_t lines)
 	}
 	if (r.type != IPC_MBOX_FILE || ipc_get_u32(&r, &num) == -1 ||
 	    ipc_get_u64(&r, &octets) == -1 || ipc_get_u32(&r, &flags) == -1 ||
+	    ipc_get_str(&r, uidl, sizeof(uidl)) == -1 ||
 	    ipc_get_end(&r) == -1 || num != n) {
 		ipc_msg_close_fds(&r);
 		return storage_lost(s);
@@ -537,9 +574,11 @@ send_message(struct session *s, uint32_t n, int64_t lines)
 		session_reply(s, "+OK %llu octets", (unsigned long long)octets);
 	else
 		session_reply(s, "+OK Top of message follows");
-	ok = retr_send(s, r.fds[0], lines);
+	ok = retr_send(s, r.fds[0], lines, s->audit.fd != -1 && lines < 0 ?
+	    digest : NULL, &payload) == 0;
 	close(r.fds[0]);
-	if (ok == -1) {
+	audit_sent(s, n, uidl, lines, ok, payload, digest);
+	if (!ok) {
 		/* the response is half sent: the only honest thing is to close */
 		session_end(s, "message read error");
 	}
@@ -614,6 +653,22 @@ cmd_xsbx(struct session *s, struct pop3_cmd *c)
 	session_reply(s, "+OK survived: %s", strerror(errno));
 	return 0;
 }
+
+/* Test build only: XAUD EVENT [KEY VALUE] reports that event, as a
+ * compromised session could, so tests see what the writer makes of it. */
+static int
+cmd_xaud(struct session *s, struct pop3_cmd *c)
+{
+	if (c->argc == 2)
+		return BAD;
+	if (c->argc == 3)
+		audit_report(&s->audit, c->argv[0], c->argv[1], c->argv[2],
+		    (char *)NULL);
+	else
+		audit_report(&s->audit, c->argv[0], (char *)NULL);
+	session_reply(s, "+OK sent");
+	return 0;
+}
 #endif
 
 #define AUTH	ST_AUTHORIZATION
@@ -636,6 +691,7 @@ static const struct command commands[] = {
 	{ "UIDL", TRANS, 0, 1, cmd_uidl },
 	{ "USER", AUTH, 1, 1, cmd_user },
 #ifdef POP3D_TEST_HOOKS
+	{ "XAUD", AUTH | TRANS, 1, 3, cmd_xaud },
 	{ "XSBX", AUTH | TRANS, 1, 1, cmd_xsbx },
 #endif
 };

@@ -58,7 +58,7 @@ static void
 setup_signals(struct parent *p)
 {
 	struct sigaction sa;
-	int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP }, i;
+	int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 }, i;
 
 	if (pipe2(p->sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		fatal("pipe");
@@ -66,7 +66,7 @@ setup_signals(struct parent *p)
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < (int)(sizeof(sigs) / sizeof(sigs[0])); i++)
 		if (sigaction(sigs[i], &sa, NULL) == -1)
 			fatal("sigaction");
 	signal(SIGPIPE, SIG_IGN);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit_send.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -330,6 +331,23 @@ handle_line(struct session *s, char *line, size_t len)
 	explicit_bzero(&cmd, sizeof(cmd));
 }
 
+/* session.end: how it ended and what went through it. */
+static void
+audit_end(struct session *s)
+{
+	char cmds[16], in[24], out[24], ms[24];
+
+	snprintf(cmds, sizeof(cmds), "%u", s->commands);
+	snprintf(in, sizeof(in), "%llu", (unsigned long long)s->bytes_in);
+	snprintf(out, sizeof(out), "%llu", (unsigned long long)s->bytes_out);
+	snprintf(ms, sizeof(ms), "%llu",
+	    (unsigned long long)(monotonic_ms() - s->started_ms));
+	audit_report(&s->audit, "session.end", "reason", s->end_reason,
+	    "authenticated", s->state == ST_TRANSACTION ? "yes" : "no",
+	    "tls", s->tls_active ? "yes" : "no", "duration_ms", ms,
+	    "bytes_in", in, "bytes_out", out, "commands", cmds, (char *)NULL);
+}
+
 void
 session_run(struct session *s)
 {
@@ -359,6 +377,7 @@ session_run(struct session *s)
 	}
 	session_flush(s);
 	session_tls_close(s);
+	audit_end(s);
 	log_info("%s%s%s from %s port %u ended: %s; %u commands, "
 	    "%llu bytes in, %llu bytes out, %llu ms",
 	    s->state == ST_TRANSACTION ? "user " : "",

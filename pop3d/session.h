@@ -18,6 +18,7 @@
 #include "username.h"
 
 #define SESSION_IN_BUF		4096
+#define RETR_DIGEST_BYTES	32	/* BLAKE2b-256 */
 #define SESSION_OUT_BUF		(128 * 1024)
 #define SESSION_IPC_TIMEOUT_MS	(60 * 1000)
 #define IO_WANT			(-2)	/* session_io_*: poll, then retry */
@@ -34,6 +35,7 @@ enum session_state {
 struct session {
 	struct config	 conf;
 	struct ipc_chan	 parent, authd, storaged;
+	struct ipc_chan	 audit;		/* to the audit writer; fd -1: none */
 	int		 client;
 	uint32_t	 id;
 	uint32_t	 listen_flags;
@@ -90,6 +92,6 @@ void	pop3_dispatch(struct session *, struct pop3_cmd *);
 void	pop3_greeting(struct session *);
 
 /* retr.c */
-int	retr_send(struct session *, int, int64_t);
+int	retr_send(struct session *, int, int64_t, uint8_t *, uint64_t *);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "audit_send.h"
 #include "log.h"
 #include "privdrop.h"
 #include "sandbox.h"
@@ -52,6 +53,11 @@ receive_client(struct session *s)
 		r = ipc_recv(&s->parent, &m);
 		if (r == IPC_OK && m.type == IPC_HELLO)
 			continue;
+		if (r == IPC_OK && m.type == IPC_AUDIT_LINK) {
+			if (audit_link(&s->audit, ROLE_SESSION, &m) == -1)
+				log_warnx("audit channel not usable");
+			continue;
+		}
 		if (r == IPC_OK)
 			break;
 		if (r != IPC_AGAIN)
@@ -93,6 +99,7 @@ main(int argc, char *argv[])
 	    "parent");
 	ipc_chan_init(&sess.storaged, -1, ROLE_SESSION, ROLE_STORAGED,
 	    "storaged");
+	ipc_chan_init(&sess.audit, -1, ROLE_SESSION, ROLE_AUDIT, "audit");
 	session_tls_load(&sess, TLS_FD);
 	confine(&sess);
 	log_to_channel(&sess.parent);

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "audit_send.h"
 #include "log.h"
 #include "session.h"
 #include "tls_material.h"
@@ -89,6 +90,8 @@ int
 session_tls_start(struct session *s)
 {
 	uint64_t deadline = monotonic_ms() + s->conf.tls_handshake_timeout_ms;
+	const char *mode = s->listen_flags & LISTEN_F_TLS ? "implicit" :
+	    "stls";
 	int r;
 
 	if (tls_server_setup(s) == -1)
@@ -101,16 +104,26 @@ session_tls_start(struct session *s)
 		if (r != TLS_WANT_POLLIN && r != TLS_WANT_POLLOUT) {
 			log_info("%s port %u: TLS handshake failed: %s",
 			    s->peer, s->peer_port, tls_error(s->tls));
+			audit_report(&s->audit, "tls.failed", "mode", mode,
+			    "reason", tls_error(s->tls) != NULL ?
+			    tls_error(s->tls) : "handshake failed",
+			    (char *)NULL);
 			return -1;
 		}
 		if (!session_wait_client(s, r == TLS_WANT_POLLIN ? POLLIN :
 		    POLLOUT, deadline)) {
 			log_info("%s port %u: TLS handshake timed out",
 			    s->peer, s->peer_port);
+			audit_report(&s->audit, "tls.failed", "mode", mode,
+			    "reason", "timeout", (char *)NULL);
 			return -1;
 		}
 	}
 	s->tls_active = 1;
+	audit_report(&s->audit, "tls.established", "mode", mode, "version",
+	    tls_conn_version(s->tls), "cipher", tls_conn_cipher(s->tls),
+	    "resumed", tls_conn_session_resumed(s->tls) ? "yes" : "no",
+	    (char *)NULL);
 	log_info("%s port %u: TLS established: %s, %s%s", s->peer,
 	    s->peer_port, tls_conn_version(s->tls), tls_conn_cipher(s->tls),
 	    tls_conn_session_resumed(s->tls) ? ", resumed" : "");

@@ -20,6 +20,7 @@ struct mbox_msg {
 	uint64_t	 size;		/* bytes on disk */
 	uint64_t	 octets;	/* bytes as sent, CRLF line ends */
 	int		 deleted;
+	int		 expunged;	/* UPDATE removed it */
 };
 
 struct mailbox {

@@ -559,6 +559,7 @@ mailbox_expunge(struct mailbox *mb, uint32_t *done)
 			continue;
 		}
 		log_info("message %u (%s) deleted", i + 1, mb->msgs[i].uidl);
+		mb->msgs[i].expunged = 1;
 		(*done)++;
 	}
 	if (mb->curfd != -1 && fsync(mb->curfd) == -1) {

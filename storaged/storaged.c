@@ -26,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "audit_send.h"
 #include "ipc.h"
 #include "log.h"
 #include "mailbox.h"
@@ -55,6 +56,7 @@ struct setup {
 };
 
 static struct ipc_chan	parent_chan, session_chan;
+static struct ipc_chan	audit_chan = { .fd = -1 };	/* to the audit writer */
 static struct setup	setup;
 static struct mailbox	mbox;
 static char		user_log[128];	/* setup.user, escaped */
@@ -64,6 +66,7 @@ static void	h_hello(struct ipc_msg *);
 static void	h_stat(struct ipc_msg *);
 static void	h_list(struct ipc_msg *);
 static void	h_retr(struct ipc_msg *);
+static void	h_top(struct ipc_msg *);
 static void	h_dele(struct ipc_msg *);
 static void	h_rset(struct ipc_msg *);
 static void	h_update(struct ipc_msg *);
@@ -74,6 +77,7 @@ static void (*const handlers[IPC_TYPE_MAX])(struct ipc_msg *) = {
 	[IPC_MBOX_STAT] = h_stat,
 	[IPC_MBOX_LIST] = h_list,
 	[IPC_MBOX_RETR] = h_retr,
+	[IPC_MBOX_TOP] = h_top,
 	[IPC_MBOX_DELE] = h_dele,
 	[IPC_MBOX_RSET] = h_rset,
 	[IPC_MBOX_UPDATE] = h_update,
@@ -220,6 +224,11 @@ wait_setup(void)
 			fatalx("parent channel closed before setup");
 		if (m.type == IPC_STORAGE_SETUP)
 			break;
+		if (m.type == IPC_AUDIT_LINK) {
+			if (audit_link(&audit_chan, ROLE_STORAGED, &m) == -1)
+				log_warnx("audit channel not usable");
+			continue;
+		}
 		if (m.type != IPC_HELLO)
 			fatalx("unexpected %s from the parent",
 			    ipc_type_name(m.type));
@@ -310,6 +319,8 @@ lock_mailbox(int fd)
 	if (errno == EWOULDBLOCK) {
 		log_info("user %s: mailbox in use by another session",
 		    user_log);
+		audit_report(&audit_chan, "mailbox.open", "outcome", "failure",
+		    "reason", "in_use", (char *)NULL);
 		send_status(MBOX_INUSE, 0, 0);
 		finish(0);
 	}
@@ -331,15 +342,31 @@ open_mailbox(void)
 	lock_mailbox(fd);
 	code = mailbox_scan(&mbox, fd, setup.max_messages, &seen);
 	if (code == MBOX_TOOBIG) {
+		audit_report(&audit_chan, "mailbox.open", "outcome", "failure",
+		    "reason", "too_many_messages", (char *)NULL);
 		send_status(MBOX_TOOBIG, seen, 0);
 		finish(0);
 	}
 	if (code != MBOX_OK) {
 		log_warnx("user %s: mailbox cannot be opened", user_log);
+		audit_report(&audit_chan, "mailbox.open", "outcome", "failure",
+		    "reason", "error", (char *)NULL);
 		refuse(code);
 	}
 	/* fd stays open: it holds the lock. */
 	lock_fd = fd;
+}
+
+static void
+audit_opened(void)
+{
+	char count[16], octets[24];
+
+	snprintf(count, sizeof(count), "%u", mbox.count);
+	snprintf(octets, sizeof(octets), "%llu",
+	    (unsigned long long)mbox.octets);
+	audit_report(&audit_chan, "mailbox.open", "outcome", "success",
+	    "messages", count, "octets", octets, (char *)NULL);
 }
 
 /* A request that does not parse comes from a broken or hostile session. */
@@ -414,10 +441,11 @@ h_list(struct ipc_msg *m)
 	send_session(&r);
 }
 
+/* Hands the session message n; a TOP (lines >= 0) is recorded as such. */
 static void
-h_retr(struct ipc_msg *m)
+hand_out(uint32_t n, int64_t lines)
 {
-	uint32_t n = get_number(m);
+	char num[16], size[24], nlines[24];
 	const struct mbox_msg *msg;
 	struct ipc_msg r;
 	int code, fd;
@@ -427,16 +455,43 @@ h_retr(struct ipc_msg *m)
 		return;
 	}
 	msg = mailbox_msg(&mbox, n);
+	/* recorded before the session has it: what left the mailbox */
+	snprintf(num, sizeof(num), "%u", n);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)msg->octets);
+	snprintf(nlines, sizeof(nlines), "%lld", (long long)lines);
+	audit_report(&audit_chan, "mail.retrieve", "cmd", lines < 0 ? "RETR" :
+	    "TOP", "msg", num, "uidl", msg->uidl, "size", size,
+	    lines < 0 ? NULL : "lines", nlines, (char *)NULL);
 	ipc_msg_init(&r, IPC_MBOX_FILE, 0);
 	ipc_put_u32(&r, n);
 	ipc_put_u64(&r, msg->octets);
 	ipc_put_u32(&r, 0);
+	ipc_put_str(&r, msg->uidl);
 	r.fds[0] = fd;
 	r.nfds = 1;
 	send_session(&r);
 	close(fd);
 	log_info("user %s: message %u (%s, %llu octets) handed out",
 	    user_log, n, msg->uidl, (unsigned long long)msg->octets);
+}
+
+static void
+h_retr(struct ipc_msg *m)
+{
+	hand_out(get_number(m), -1);
+}
+
+static void
+h_top(struct ipc_msg *m)
+{
+	uint32_t n = 0;
+	uint64_t lines = 0;
+
+	if (ipc_get_u32(m, &n) == -1 || ipc_get_u64(m, &lines) == -1 ||
+	    lines > INT64_MAX)
+		m->error = 1;
+	check_end(m);
+	hand_out(n, (int64_t)lines);
 }
 
 static void
@@ -461,6 +516,40 @@ h_rset(struct ipc_msg *m)
 	send_status(MBOX_OK, mbox.count, mbox.octets);
 }
 
+/* how: "quit" (UPDATE ran) or "no_update" (marks discarded). */
+static void
+audit_close(const char *how, uint32_t deleted, uint32_t discarded)
+{
+	char n[16], d[16];
+
+	snprintf(n, sizeof(n), "%u", deleted);
+	snprintf(d, sizeof(d), "%u", discarded);
+	audit_report(&audit_chan, "mailbox.close", "how", how, "deleted", n,
+	    "deletions_discarded", d, (char *)NULL);
+}
+
+/* One record per message UPDATE removed, or failed to remove. */
+static void
+audit_deletions(uint32_t done)
+{
+	char num[16], size[24];
+	const struct mbox_msg *msg;
+	uint32_t i;
+
+	for (i = 1; i <= mbox.count; i++) {
+		msg = mailbox_msg(&mbox, i);
+		if (!msg->deleted)
+			continue;
+		snprintf(num, sizeof(num), "%u", i);
+		snprintf(size, sizeof(size), "%llu",
+		    (unsigned long long)msg->octets);
+		audit_report(&audit_chan, "mail.delete", "outcome",
+		    msg->expunged ? "success" : "failure", "msg", num, "uidl",
+		    msg->uidl, "size", size, (char *)NULL);
+	}
+	audit_close("quit", done, 0);
+}
+
 /* The UPDATE state (RFC 1939 section 6): the only place mail is deleted. */
 static void
 h_update(struct ipc_msg *m)
@@ -471,6 +560,7 @@ h_update(struct ipc_msg *m)
 	check_end(m);
 	code = mailbox_expunge(&mbox, &done);
 	log_info("user %s: %u messages deleted", user_log, done);
+	audit_deletions(done);
 	/*
 	 * Unlock before answering: the client may log in again as soon as
 	 * it sees the reply to QUIT, before this process has exited.
@@ -494,6 +584,7 @@ session_event(void)
 			log_info("user %s: session ended without UPDATE, "
 			    "%u deletions discarded", user_log,
 			    mbox.ndeleted);
+			audit_close("no_update", 0, mbox.ndeleted);
 			exit(0);
 		}
 		if (handlers[m.type] == NULL) {
@@ -607,6 +698,7 @@ main(int argc, char *argv[])
 	open_mailbox();
 	log_info("user %s: mailbox ready, %u messages, %llu octets",
 	    user_log, mbox.count, (unsigned long long)mbox.octets);
+	audit_opened();
 	send_status(MBOX_OK, mbox.count, mbox.octets);
 	/* the scan is done: from here on only the request loop runs */
 	sandbox_enter(ROLE_STORAGED, -1);

@@ -145,8 +145,9 @@ IPC = {
     ipc_record(w.encode(w.T["MBOX_STATUS"], w.u32(0) + w.u32(2) + w.u64(9)),
                0, U32 + U32 + U64 + END),
     "session-file": chan("SESSION", "STORAGED", 1) +
-    ipc_record(w.encode(w.T["MBOX_FILE"], w.u32(1) + w.u64(42) + w.u32(1),
-                        nfds=1), 1, U32 + U64 + U32 + END),
+    ipc_record(w.encode(w.T["MBOX_FILE"], w.u32(1) + w.u64(42) + w.u32(1) +
+                        w.s("1700000000.M1P2.host"), nfds=1), 1,
+               U32 + U64 + U32 + STR() + END),
     "storaged-setup": chan("STORAGED", "PARENT", 0) + hello("PARENT") +
     ipc_record(w.encode(w.T["STORAGE_SETUP"],
                         w.s("alice@example.org") + w.s("/var/mail/alice") +
@@ -158,6 +159,8 @@ IPC = {
     ipc_record(w.encode(w.T["MBOX_LIST"], w.u32(1) + w.u32(64)), 0,
                U32 + U32 + END) +
     ipc_record(w.encode(w.T["MBOX_RETR"], w.u32(1)), 0, U32 + END) +
+    ipc_record(w.encode(w.T["MBOX_TOP"], w.u32(1) + w.u64(5)), 0,
+               U32 + U64 + END) +
     ipc_record(w.encode(w.T["MBOX_DELE"], w.u32(1)), 0, U32 + END) +
     ipc_record(w.encode(w.T["MBOX_UPDATE"])),
     # refused: wrong role, wrong version, second HELLO, bad lengths
@@ -184,7 +187,11 @@ if "AUDIT_EVENT" in w.T:
         STR() + U32 + STR() + STR() + STR() + STR() + END)
     IPC["audit-channel"] = chan("AUDIT", "PARENT", 0) + hello("PARENT") + \
         ipc_record(w.encode(w.T["AUDIT_CHANNEL"], w.u32(w.ROLE["SESSION"]) +
-                            w.u32(4242), nfds=1), 1, U32 + U32 + END)
+                            w.u32(4242) + w.u32(7) + w.s("192.0.2.1") +
+                            w.u32(40000) + w.s("127.0.0.1") + w.u32(110) +
+                            w.s(""), nfds=1), 1,
+                   U32 + U32 + U32 + STR() + U32 + STR() + U32 + STR() +
+                   END)
 
 ACCESS = {
     "v4": b"192.0.2.1",

@@ -220,6 +220,7 @@ class Storaged:
             return ("status", m.u32(), m.u32(), m.u64())
         assert m.type == T["MBOX_FILE"] and len(m.fds) == 1, m.name
         r = (m.u32(), m.u64(), m.u32(), m.fds[0])
+        self.last_uidl = m.str()
         assert m.end()
         return r
 
