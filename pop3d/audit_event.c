@@ -86,8 +86,10 @@ event_lookup(int role, const char *ev, const char **outcome)
 	return -1;
 }
 
+/* The parent, whose records carry no pid of their own, may name a
+ * child's (security.sandbox_kill). */
 static int
-key_ok(const char *k)
+key_ok(const char *k, int role)
 {
 	/* who sent it is ours to say; the chain's members are the library's */
 	static const char *reserved[] = { "role", "pid", "event", "seq", "ts",
@@ -96,6 +98,8 @@ key_ok(const char *k)
 
 	if (n == 0 || strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
 		return 0;
+	if (role == ROLE_PARENT && strcmp(k, "pid") == 0)
+		return 1;
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (strcmp(k, reserved[i]) == 0)
 			return 0;
@@ -176,7 +180,7 @@ struct event_in {
 };
 
 static int
-event_parse(struct ipc_msg *m, struct event_in *in)
+event_parse(struct ipc_msg *m, int role, struct event_in *in)
 {
 	uint32_t i;
 
@@ -186,7 +190,7 @@ event_parse(struct ipc_msg *m, struct event_in *in)
 	for (i = 0; i < in->n; i++)
 		if (ipc_get_str(m, in->k[i], KEY_MAX) == -1 ||
 		    ipc_get_str(m, in->v[i], VALUE_MAX) == -1 ||
-		    !key_ok(in->k[i]))
+		    !key_ok(in->k[i], role))
 			return -1;
 	return ipc_get_end(m);
 }
@@ -216,7 +220,7 @@ audit_event_fields(int role, pid_t pid, const struct audit_source *own,
 		own = NULL;	/* authd: one channel for all sessions */
 	memset(&in, 0, sizeof(in));
 	memset(sent, 0, sizeof(sent));
-	if (event_parse(m, &in) == -1) {
+	if (event_parse(m, role, &in) == -1) {
 		snprintf(sum, ssz, "malformed %.48s event", in.ev);
 		return -1;
 	}

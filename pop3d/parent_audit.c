@@ -26,6 +26,7 @@
 #include "util.h"
 
 #define AUDIT_RESTART_MS	1000
+#define AUDIT_START_MS		10000	/* from spawn to its HELLO */
 
 static int
 open_files(struct parent *p, int fds[2])
@@ -262,11 +263,22 @@ parent_audit_rotate(struct parent *p, const char *why)
 	close(fd);
 }
 
-/* Starts the writer when there is an audit trail and it is not running. */
+/* Starts the writer when there is an audit trail and it is not running;
+ * one that never says it is ready (stuck before its HELLO) is killed, so
+ * that `audit required' cannot be held up by it for good. */
 void
 parent_audit_start(struct parent *p)
 {
 	int fds[2];
+
+	if (p->audit != NULL && p->audit->state == CH_STARTING &&
+	    p->audit->pid != 0 &&
+	    monotonic_ms() - p->audit->started_ms > AUDIT_START_MS) {
+		log_warnx("audit writer pid %d not ready after %d s; killing "
+		    "it", (int)p->audit->pid, AUDIT_START_MS / 1000);
+		child_kill(p->audit, SIGKILL);
+		p->audit->started_ms = monotonic_ms();	/* once */
+	}
 
 	if (p->conf.audit_file[0] == '\0' || p->audit != NULL ||
 	    monotonic_ms() < p->audit_restart_at)

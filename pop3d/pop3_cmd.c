@@ -227,6 +227,7 @@ cmd_user(struct session *s, struct pop3_cmd *c)
 	s->have_user = 1;
 	s->user_valid = username_canonical(c->argv[0], s->user,
 	    sizeof(s->user)) == 0;
+	strlcpy(s->user_given, c->argv[0], sizeof(s->user_given));
 	/* for log lines only: escaped and cut short */
 	str_escape(s->user_raw, sizeof(s->user_raw), c->argv[0],
 	    strlen(c->argv[0]));
@@ -286,7 +287,8 @@ auth_failed(struct session *s)
 
 /* Asks authd; the password is wiped from every buffer that held it. */
 static int
-verify_password(struct session *s, const char *mech, const char *pass)
+verify_password(struct session *s, const char *mech, const char *user,
+    const char *pass)
 {
 	struct ipc_msg m;
 	uint32_t result;
@@ -294,7 +296,7 @@ verify_password(struct session *s, const char *mech, const char *pass)
 
 	ipc_msg_init(&m, IPC_AUTH_REQUEST, s->id);
 	ipc_put_str(&m, mech);
-	ipc_put_str(&m, s->user);
+	ipc_put_str(&m, user);
 	ipc_put_str(&m, pass);
 	r = ipc_send(&s->authd, &m);
 	explicit_bzero(m.data, sizeof(m.data));
@@ -314,16 +316,19 @@ login(struct session *s, const char *mech, const char *pass)
 {
 	int result;
 
-	if (!s->user_valid || strlen(pass) > IPC_MAX_STR) {
-		/* never reaches authd; answers like any other failure */
-		log_info("%s port %u: authentication failed for %s (%s)",
-		    s->peer, s->peer_port, s->user_raw, s->user_valid ?
-		    "password too long" : "invalid user name");
+	if (strlen(pass) > IPC_MAX_STR) {
+		/* cannot be anyone's password: never reaches authd, and
+		 * answers like any other failure */
+		log_info("%s port %u: authentication failed for %s (password "
+		    "too long)", s->peer, s->peer_port, s->user_raw);
 		session_delay(s, s->conf.auth_fail_delay_ms);
 		auth_failed(s);
 		return;
 	}
-	result = verify_password(s, mech, pass);
+	/* an invalid name goes to authd too: it counts towards the
+	 * source's penalties and is recorded as invalid_user_name */
+	result = verify_password(s, mech, s->user_valid ? s->user :
+	    s->user_given, pass);
 	if (result == AUTH_OK)
 		open_mailbox(s);
 	else if (result == AUTH_FAIL)
@@ -364,6 +369,7 @@ plain_identity(struct session *s, const char *authz, const char *authc)
 
 	s->user_valid = username_canonical(authc, s->user,
 	    sizeof(s->user)) == 0;
+	strlcpy(s->user_given, authc, sizeof(s->user_given));
 	str_escape(s->user_raw, sizeof(s->user_raw), authc, strlen(authc));
 	if (authz[0] == '\0')
 		return 0;

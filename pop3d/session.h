@@ -46,6 +46,7 @@ struct session {
 	int		 have_user, user_valid;
 	char		 user[USERNAME_MAX];
 	char		 user_raw[80];		/* as typed, escaped, for logs */
+	char		 user_given[USERNAME_MAX];	/* as typed, cut short */
 	uint32_t	 auth_failures, bad_commands, commands;
 	uint64_t	 bytes_in, bytes_out, started_ms;
 	uint64_t	 login_deadline;	/* AUTHORIZATION ends by then */

@@ -108,6 +108,9 @@ decoy_users admin@example.org
 audit_file $run/audit/audit.log
 audit_state $run/audit/state
 audit_user $audituser
+# no logins while the trail cannot be written; kill -USR1 rotates it
+audit required
+audit_rotate_size 10M
 CONF
 fi
 

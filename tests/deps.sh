@@ -5,10 +5,11 @@
 set -u
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes,
-# only recommended by clang, so named here): tests/fuzz/
+# only recommended by clang, so named here): tests/fuzz/; fail2ban (its
+# fail2ban-regex checks docs/fail2ban/pop3d.conf): test_audit_events
 PKGS="build-essential pkg-config libsodium-dev libtls-dev libseccomp-dev
 python3 curl procps passwd iproute2 coreutils openssl fetchmail mpop getmail6
-haproxy clang libclang-rt-14-dev"
+haproxy clang libclang-rt-14-dev fail2ban"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: no dpkg here; install by hand:" $PKGS >&2

@@ -36,7 +36,8 @@ tests/protocol/test_tls.py tests/protocol/test_clients.py
 tests/protocol/test_confinement.py tests/protocol/test_policy.py
 tests/protocol/test_proxy.py tests/protocol/test_bruteforce.py
 tests/protocol/test_control.py tests/protocol/test_timeouts.py
-tests/protocol/test_audit.py"
+tests/protocol/test_audit.py tests/protocol/test_audit_events.py
+tests/protocol/test_audit_failure.py"
 
 # Prints the interesting part of a failed suite's log, indented.
 show_failure() {
