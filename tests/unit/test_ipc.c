@@ -502,7 +502,7 @@ static void
 test_roundtrip_fds(void)
 {
 	struct ipc_chan a, b;
-	char s[IPC_MAX_STR + 1];
+	char s[IPC_MAX_STR + 1], uidl[80];
 	uint32_t u;
 	uint64_t v;
 	int p1[2], p2[2], before;
@@ -586,6 +586,7 @@ test_roundtrip_fds(void)
 	ipc_put_u32(&m, 5);
 	ipc_put_u64(&m, UINT64_MAX);
 	ipc_put_u32(&m, MBOX_FILE_CRLF);
+	ipc_put_str(&m, "1700000000.M1P2.host");
 	CHECK(ipc_send(&a, &m) == 0);
 	CHECK(ipc_recv(&b, &r) == IPC_OK);
 	CHECK(r.type == IPC_MBOX_FILE && r.nfds == 1);
@@ -594,6 +595,8 @@ test_roundtrip_fds(void)
 	CHECK(ipc_get_u32(&r, &u) == 0 && u == 5);
 	CHECK(ipc_get_u64(&r, &v) == 0 && v == UINT64_MAX);
 	CHECK(ipc_get_u32(&r, &u) == 0 && u == MBOX_FILE_CRLF);
+	CHECK(ipc_get_str(&r, uidl, sizeof(uidl)) == 0 &&
+	    strcmp(uidl, "1700000000.M1P2.host") == 0);
 	CHECK(ipc_get_end(&r) == 0);
 	ipc_msg_close_fds(&r);
 	unpair(&a, &b);
@@ -792,7 +795,7 @@ test_descriptors(void)
 	CHECK(forge(ROLE_AUTHD, ROLE_SESSION, buf, n, 2) == IPC_BAD);
 
 	/* none where one is required */
-	n = frame(buf, IPC_MBOX_FILE, 1, 16, pl, 16);
+	n = frame(buf, IPC_MBOX_FILE, 1, 18, pl, 18);
 	CHECK(forge(ROLE_STORAGED, ROLE_SESSION, buf, n, 1) == IPC_OK);
 	CHECK(forge(ROLE_STORAGED, ROLE_SESSION, buf, n, 0) == IPC_BAD);
 	n = frame(buf, IPC_MBOX_FILE, 0, 16, pl, 16);
@@ -801,7 +804,7 @@ test_descriptors(void)
 	/* two where one is required, the header agreeing or not */
 	n = frame(buf, IPC_MBOX_FILE, 2, 16, pl, 16);
 	CHECK(forge(ROLE_STORAGED, ROLE_SESSION, buf, n, 2) == IPC_BAD);
-	n = frame(buf, IPC_MBOX_FILE, 1, 16, pl, 16);
+	n = frame(buf, IPC_MBOX_FILE, 1, 18, pl, 18);
 	CHECK(forge(ROLE_STORAGED, ROLE_SESSION, buf, n, 2) == IPC_BAD);
 
 	/* SESSION_CLIENT needs two; one or three are refused */
@@ -989,7 +992,7 @@ test_decode(void)
 	    "bad payload length");
 
 	/* descriptor accounting: header, table and what arrived agree */
-	n = frame(buf, IPC_MBOX_FILE, 1, 16, pl, 16);
+	n = frame(buf, IPC_MBOX_FILE, 1, 18, pl, 18);
 	CHECK_STR(decode_why(&c, buf, n, 1), "OK");
 	CHECK_STR(decode_why(&c, buf, n, 0), "wrong number of descriptors");
 	CHECK_STR(decode_why(&c, buf, n, 2), "wrong number of descriptors");
