@@ -112,8 +112,12 @@ class ConfinedCase(DaemonTestMixin, unittest.TestCase):
         return [p for p in pids if proc_alive(p)]
 
     def authd(self):
+        """authd's pid, once it has confined itself (its filter is the
+        last step, after the limits)."""
         pids = wait_for(lambda: self.daemon.children(AUTHD), scaled(3))
         self.assertEqual(len(pids), 1, "authd processes: %r" % pids)
+        wait_for(lambda: proc_status(pids[0]).get("Seccomp") == "2",
+                 scaled(3))
         return pids[0]
 
 
