@@ -236,28 +236,35 @@ can_accept(struct parent *p)
 	    active_sessions(p) >= p->conf.max_sessions;
 }
 
+/* On a proxy listener, `via' is the proxy: the socket's real peer. */
 static void
 audit_accept(struct parent *p, struct child *s, const char *phost,
-    uint32_t pport, const char *lhost, uint32_t lport)
+    uint32_t pport, const char *lhost, uint32_t lport,
+    const struct sockaddr_storage *via, socklen_t vlen)
 {
-	char sid[16], sp[8], lp[8];
+	char sid[16], sp[8], lp[8], vhost[64];
+	uint32_t vport;
 
 	snprintf(sid, sizeof(sid), "%u", s->session);
 	snprintf(sp, sizeof(sp), "%u", pport);
 	snprintf(lp, sizeof(lp), "%u", lport);
+	if (via != NULL)
+		addr_string(via, vlen, vhost, sizeof(vhost), &vport);
 	parent_audit(p, "conn.accept", "session", sid, "src", phost,
-	    "src_port", sp, "dst", lhost, "dst_port", lp, (char *)NULL);
+	    "src_port", sp, "dst", lhost, "dst_port", lp,
+	    via != NULL ? "peer" : NULL, vhost, (char *)NULL);
 }
 
 /*
  * A connection on listener li from `peer' to `local' (for a PROXY
- * listener, the addresses its header asserted): the access policy, then an
- * idle session.
+ * listener, the addresses its header asserted, and `via' the proxy; NULL
+ * otherwise): the access policy, then an idle session.
  */
 void
 parent_connection(struct parent *p, int li, int fd,
     const struct sockaddr_storage *peer, socklen_t plen,
-    const struct sockaddr_storage *local, socklen_t llen)
+    const struct sockaddr_storage *local, socklen_t llen,
+    const struct sockaddr_storage *via, socklen_t vlen)
 {
 	char phost[64], lhost[64];
 	uint32_t pport, lport;
@@ -291,7 +298,7 @@ parent_connection(struct parent *p, int li, int fd,
 	    lport) == 0) {
 		s->source = src;
 		s->counted = 1;
-		audit_accept(p, s, phost, pport, lhost, lport);
+		audit_accept(p, s, phost, pport, lhost, lport, via, vlen);
 	} else
 		sources_release(&p->sources, &src);
 }
@@ -318,7 +325,8 @@ accept_one(struct parent *p, int li)
 	if (p->listen_flags[li] & LISTEN_F_PROXY)
 		parent_proxy_wait(p, li, fd, &peer, plen, &local, llen);
 	else
-		parent_connection(p, li, fd, &peer, plen, &local, llen);
+		parent_connection(p, li, fd, &peer, plen, &local, llen, NULL,
+		    0);
 	return 0;
 }
 

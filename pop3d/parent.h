@@ -140,6 +140,7 @@ int	parent_tls_send(struct parent *, int);
 /* parent.c */
 void	parent_connection(struct parent *, int, int,
 	    const struct sockaddr_storage *, socklen_t,
+	    const struct sockaddr_storage *, socklen_t,
 	    const struct sockaddr_storage *, socklen_t);
 void	parent_loop(struct parent *);
 

@@ -123,10 +123,10 @@ proxy_input(struct parent *p, size_t i)
 	p->proxy_wait[i] = p->proxy_wait[--p->nproxy];
 	if (r.local)
 		parent_connection(p, w.li, w.fd, &w.peer, w.plen, &w.local,
-		    w.llen);
+		    w.llen, &w.peer, w.plen);
 	else
 		parent_connection(p, w.li, w.fd, &r.src, r.srclen, &r.dst,
-		    r.dstlen);
+		    r.dstlen, &w.peer, w.plen);
 	return 1;
 }
 

@@ -240,6 +240,16 @@ class TestHAProxy(ProxyCase):
                     if r["event"] == "conn.accept"][-2:]
         wait_for(lambda: accepts() == ["127.0.0.9"] * 2, scaled(3))
         self.assertEqual(accepts(), ["127.0.0.9"] * 2)
+        # ...and, as `peer', HAProxy itself (threat model Appendix C.5);
+        # what the session and storaged report carries the client too
+        recs = self.daemon.audit_records()
+        acc = [r for r in recs if r["event"] == "conn.accept"][-2:]
+        self.assertTrue(all(r.get("peer") == "127.0.0.1" for r in acc), acc)
+        sids = {r["session"] for r in acc}
+        served = [r for r in recs if r.get("session") in sids and
+                  r["role"] in ("session", "storaged")]
+        self.assertTrue(served)
+        self.assertEqual({r["src"] for r in served}, {"127.0.0.9"})
 
 
 if __name__ == "__main__":
