@@ -10,6 +10,8 @@
 #   BENCH_TLS_SECONDS                                       (default 10)
 #   BENCH_ONLY      "pop3d" or "dovecot" to run one server  (default both)
 #   BENCH_KEEP=1    keep the mailbox trees in the work directory
+#   BENCH_AUDIT=1   run pop3d with its audit trail (`audit required'), and
+#                   verify the trail at the end: the cost of the trail
 #   B               pop3d build directory                   (default build)
 #
 # Everything it starts listens on 127.0.0.1 only and is stopped on exit.
@@ -26,6 +28,7 @@ SECS=${BENCH_SECONDS:-20}
 TSESSIONS=${BENCH_TLS_SESSIONS:-100}
 TSECS=${BENCH_TLS_SECONDS:-10}
 ONLY=${BENCH_ONLY:-}
+AUDIT=${BENCH_AUDIT:-0}
 PASS='bench-pass-0123456789'
 NUSERS=64			# bench0..bench63@example.org
 IDLE=50				# idle sessions for the memory figure
@@ -380,7 +383,36 @@ session_user $(id -un)
 auth_user $(id -un)
 EOF
 	fi
+	[ "$AUDIT" = 1 ] && audit_conf
 	chmod 0644 "$T/pop3d.conf"
+}
+
+# The audit trail for BENCH_AUDIT=1: its state made once, its key kept in
+# the work directory (a benchmark's; a real one belongs off the host).
+audit_conf() {
+	local auser=_pop3audit
+	[ "$IS_ROOT" = 1 ] && id "$auser" >/dev/null 2>&1 || auser=$(id -un)
+	if [ ! -s "$T/audit/state" ]; then
+		mkdir -p "$T/audit"
+		chmod 0700 "$T/audit"
+		[ "$IS_ROOT" = 1 ] && chown "$auser" "$T/audit"
+		"$B/pop3ctl" audit init "$T/audit/state" |
+		    sed -n 's/^verification key //p' >"$T/audit.key"
+	fi
+	cat >>"$T/pop3d.conf" <<EOF
+audit_file $T/audit.log
+audit_state $T/audit/state
+audit_user $auser
+audit required
+EOF
+}
+
+# Verifies the trail of a BENCH_AUDIT=1 run and says how big it grew.
+audit_report() {
+	[ "$AUDIT" = 1 ] && [ -s "$T/audit.log" ] || return 0
+	say "audit trail: $(wc -l <"$T/audit.log") records," \
+	    "$(($(stat -c %s "$T/audit.log") / 1024)) KiB;" \
+	    "$("$B/pop3ctl" audit verify "$(cat "$T/audit.key")" "$T/audit.log")"
 }
 
 start_pop3d() {
@@ -762,6 +794,7 @@ if [ "$ONLY" != dovecot ]; then
 	say "== pop3d"
 	bench_server pop3d "$PPORT" "$PTPORT" "$POP3D_PID"
 	stop_pop3d
+	audit_report
 fi
 
 {
@@ -772,6 +805,7 @@ fi
 	say "TLS+resume: each client slot offers the session of its previous connection (libtls session file); resumed fraction = resumed / all handshakes (a slot's first one cannot be); libtls saves the session before TLS 1.3 tickets arrive, so TLS1.2+resume rows (-V tlsv1.2) show what the servers resume, s_client rows the same per protocol without pop3bench"
 	say "load average before: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') (other work on the host skews the figures)"
 	[ "$IS_ROOT" = 1 ] || say "pop3d ran in development mode (not root)"
+	[ "$AUDIT" = 1 ] && say "pop3d ran with its audit trail (audit required)"
 	table
 	for n in pop3d dovecot; do
 		[ -z "${R[$n.note]:-}" ] || say "NOTE: ${R[$n.note]}"
