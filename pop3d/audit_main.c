@@ -261,7 +261,8 @@ poll_timeout(struct writer *wr, uint64_t now)
 static void
 loop(struct writer *wr)
 {
-	size_t n, i;
+	static const int order[] = { ROLE_AUTHD, ROLE_STORAGED, ROLE_SESSION };
+	size_t n, i, r;
 	uint64_t now;
 
 	for (;;) {
@@ -283,12 +284,18 @@ loop(struct writer *wr)
 			fatal("poll");
 		}
 		/* the parent first: a connection it accepted comes before
-		 * what the processes serving it then report */
+		 * what the processes serving it then report; then by role,
+		 * so that within a round authd's login precedes the mailbox
+		 * storaged opens, and storaged's hand-out the session's
+		 * report of what it sent */
 		if (wr->pfd[0].revents)
 			parent_input(wr);
-		for (i = 1; i < n; i++)
-			if (wr->pfd[i].revents && wr->in[wr->who[i]].used)
-				child_input(wr, &wr->in[wr->who[i]]);
+		for (r = 0; r < sizeof(order) / sizeof(order[0]); r++)
+			for (i = 1; i < n; i++)
+				if (wr->pfd[i].revents &&
+				    wr->in[wr->who[i]].used &&
+				    wr->in[wr->who[i]].role == order[r])
+					child_input(wr, &wr->in[wr->who[i]]);
 		/* one batch for everything this round brought */
 		if (wr->st.len > 0 && (!wr->st.failing ||
 		    monotonic_ms() >= wr->st.retry_at))
