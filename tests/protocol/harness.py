@@ -843,9 +843,10 @@ class Daemon:
                 if ln.startswith("verification key")][0]
 
     def audit_records(self):
-        """The audit file's records, parsed."""
+        """The audit file's records, parsed; a last line the writer is
+        still writing (no line end yet) is left out."""
         with open(self.audit_file) as f:
-            return [json.loads(ln) for ln in f]
+            return [json.loads(ln) for ln in f if ln.endswith("\n")]
 
     def greets(self, source):
         """Whether a connection from `source` gets the +OK greeting (a

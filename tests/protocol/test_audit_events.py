@@ -150,7 +150,8 @@ class AuditCase(harness.DaemonTestMixin, unittest.TestCase):
             return [r for r in self.records() if r["event"] == "conn.accept"
                     and all(r.get(k) == v for k, v in ep.items())]
         acc = wait_for(get, scaled(3))
-        self.assertTrue(acc, "no conn.accept for %r:\n%s" % (ep, self.dump()))
+        if not acc:
+            self.fail("no conn.accept for %r:\n%s" % (ep, self.dump()))
         self.assertEqual(acc[-1]["role"], "parent")
         return acc[-1]["session"]
 
@@ -160,8 +161,8 @@ class AuditCase(harness.DaemonTestMixin, unittest.TestCase):
         def get():
             rs = [r for r in self.records() if r.get("session") == sid]
             return rs if until(rs) else None
-        self.assertTrue(wait_for(get, scaled(timeout)),
-                        "session %s incomplete:\n%s" % (sid, self.dump(sid)))
+        if not wait_for(get, scaled(timeout)):
+            self.fail("session %s incomplete:\n%s" % (sid, self.dump(sid)))
         time.sleep(scaled(0.2))
         return [r for r in self.records() if r.get("session") == sid]
 
